@@ -1,0 +1,115 @@
+//! ISPyB data layer: generated table models, every SQL statement the server runs, the schema
+//! check, schema creation for demo databases and synthetic data. Knows MariaDB, not HTTP.
+
+pub mod access;
+pub mod auth;
+pub mod dump;
+pub mod meta;
+pub mod models;
+pub mod options;
+pub mod page;
+pub mod proposals;
+pub mod schema;
+pub mod seed;
+pub mod sessions;
+pub mod types;
+
+use std::time::Duration;
+
+pub use access::Access;
+pub use meta::Flavour;
+pub use page::{Page, Paged};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+
+/// Errors of the data layer. Query failures stay `sqlx` errors so callers can tell a lost
+/// connection from a bad statement.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A statement or the connection failed.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// The database URL cannot be used.
+    #[error("database URL: {0}")]
+    Url(String),
+}
+
+/// Result type of the data layer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Handle on the database: a connection pool shared by every request.
+pub type Db = sqlx::MySqlPool;
+
+/// Pool settings; the defaults suit one server instance in front of one MariaDB.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections this instance opens.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it fails with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Parses a database URL. Accepts `mysql://`, `mariadb://` and SQLAlchemy's
+/// `mysql+mysqlconnector://` / `mysql+pymysql://` forms, so py-ISPyB settings carry over.
+pub fn connect_options(url: &str) -> Result<MySqlConnectOptions> {
+    let normalized = match url.split_once("://") {
+        Some((scheme, rest)) if scheme == "mysql" || scheme == "mariadb" || scheme.starts_with("mysql+") => {
+            format!("mysql://{rest}")
+        }
+        Some((scheme, _)) => return Err(Error::Url(format!("unsupported scheme `{scheme}` (use mysql://)"))),
+        None => return Err(Error::Url("expected mysql://user:password@host:port/database".into())),
+    };
+    let opts: MySqlConnectOptions = normalized.parse().map_err(|e: sqlx::Error| Error::Url(redact(&e.to_string())))?;
+    Ok(opts
+        .charset("utf8mb4")
+        // ISPyB stores naive local times; keep them as they are rather than converting them.
+        .timezone(None::<String>))
+}
+
+/// Removes anything that looks like a password from a message about a URL.
+fn redact(msg: &str) -> String {
+    msg.split_whitespace()
+        .map(|w| match (w.find("://"), w.rfind('@')) {
+            (Some(s), Some(at)) if at > s => format!("{}://***{}", &w[..s], &w[at..]),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Opens a pool; fails at once when the server cannot be reached.
+pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db> {
+    let pool = MySqlPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(1)
+        .acquire_timeout(settings.acquire_timeout)
+        .idle_timeout(Duration::from_secs(300))
+        .max_lifetime(Duration::from_secs(1800))
+        .connect_with(connect_options(url)?)
+        .await?;
+    Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_sqlalchemy_urls() {
+        let o = connect_options("mysql+mysqlconnector://test:test@127.0.0.1/test").unwrap();
+        assert_eq!(o.get_host(), "127.0.0.1");
+        assert_eq!(o.get_database(), Some("test"));
+        assert!(connect_options("postgres://x@y/z").is_err());
+        assert!(connect_options("nonsense").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("bad mysql://u:secret@h/db"), "bad mysql://***@h/db");
+    }
+}

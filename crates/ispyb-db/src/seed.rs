@@ -1,0 +1,1 @@
+//! Synthetic data for demo and benchmark databases (being written).

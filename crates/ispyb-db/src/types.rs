@@ -1,0 +1,175 @@
+//! Column types that decode what real ISPyB databases hold: zero dates, and `TIMESTAMP` as well
+//! as `DATETIME` columns, which sqlx's own chrono types treat strictly.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::mysql::{MySql, MySqlTypeInfo, MySqlValueRef};
+use sqlx::{Decode, Encode, Type, TypeInfo, ValueRef};
+
+/// A `DATETIME`, `TIMESTAMP` or `DATE` value, `None` for NULL and for MariaDB's zero date
+/// (`0000-00-00 00:00:00`, the default of many ISPyB columns). Serialises like py-ISPyB:
+/// `"2024-05-01T09:30:00"`, no time zone, or `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct DateTime(pub Option<NaiveDateTime>);
+
+/// A `DATE` value, `None` for NULL and for the zero date; serialises as `"2024-05-01"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Date(pub Option<NaiveDate>);
+
+impl From<NaiveDateTime> for DateTime {
+    fn from(v: NaiveDateTime) -> Self {
+        Self(Some(v))
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(v: NaiveDate) -> Self {
+        Self(Some(v))
+    }
+}
+
+fn is_temporal(ty: &MySqlTypeInfo) -> bool {
+    matches!(ty.name(), "DATETIME" | "TIMESTAMP" | "DATE" | "NULL")
+}
+
+/// Whether the raw value is a zero date, in either wire format: the binary protocol sends a
+/// length byte (0, 4, 7 or 11) then year/month/day; the text protocol sends ASCII digits.
+fn is_zero(raw: &[u8]) -> bool {
+    match raw.first() {
+        None | Some(0) => true,
+        Some(&b) if b < b'0' => raw.len() >= 5 && raw[1] == 0 && raw[2] == 0 && (raw[3] == 0 || raw[4] == 0),
+        Some(_) => raw.starts_with(b"0000-00-00") || raw.get(5..10).is_some_and(|md| md.starts_with(b"00")),
+    }
+}
+
+impl Type<MySql> for DateTime {
+    fn type_info() -> MySqlTypeInfo {
+        <NaiveDateTime as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        is_temporal(ty)
+    }
+}
+
+impl<'r> Decode<'r, MySql> for DateTime {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Ok(Self(None));
+        }
+        let raw = <&[u8] as Decode<MySql>>::decode(value.clone())?;
+        if is_zero(raw) {
+            return Ok(Self(None));
+        }
+        if value.type_info().name() == "DATE" {
+            return Ok(Self(<NaiveDate as Decode<MySql>>::decode(value)?.and_hms_opt(0, 0, 0)));
+        }
+        Ok(Self(Some(<NaiveDateTime as Decode<MySql>>::decode(value)?)))
+    }
+}
+
+impl Encode<'_, MySql> for DateTime {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        match &self.0 {
+            Some(v) => <NaiveDateTime as Encode<MySql>>::encode_by_ref(v, buf),
+            None => Ok(IsNull::Yes),
+        }
+    }
+}
+
+impl serde::Serialize for DateTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(v) => s.collect_str(&v.format("%Y-%m-%dT%H:%M:%S%.f")),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl Type<MySql> for Date {
+    fn type_info() -> MySqlTypeInfo {
+        <NaiveDate as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        is_temporal(ty)
+    }
+}
+
+impl<'r> Decode<'r, MySql> for Date {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Self(DateTime::decode(value)?.0.map(|v| v.date())))
+    }
+}
+
+impl Encode<'_, MySql> for Date {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        match &self.0 {
+            Some(v) => <NaiveDate as Encode<MySql>>::encode_by_ref(v, buf),
+            None => Ok(IsNull::Yes),
+        }
+    }
+}
+
+impl serde::Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(v) => s.collect_str(&v.format("%Y-%m-%d")),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_zero_dates_in_both_wire_formats() {
+        assert!(is_zero(&[]));
+        assert!(is_zero(&[0]));
+        assert!(is_zero(&[4, 0, 0, 0, 0]));
+        assert!(!is_zero(&[4, 0xe8, 0x07, 5, 1]));
+        assert!(is_zero(b"0000-00-00 00:00:00"));
+        assert!(!is_zero(b"2024-05-01 00:00:00"));
+    }
+
+    #[test]
+    fn serialises_like_py_ispyb() {
+        let v = DateTime::from(NaiveDate::from_ymd_opt(2020, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap());
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"2020-01-02T03:04:05\"");
+        assert_eq!(serde_json::to_string(&DateTime(None)).unwrap(), "null");
+    }
+}
+
+/// A `GROUP_CONCAT` result, served as a JSON list (`[]` for NULL), as py-ISPyB splits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsvList(pub Vec<String>);
+
+impl Type<MySql> for CsvList {
+    fn type_info() -> MySqlTypeInfo {
+        <String as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        <String as Type<MySql>>::compatible(ty) || <[u8] as Type<MySql>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, MySql> for CsvList {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        let raw = <&[u8] as Decode<MySql>>::decode(value)?;
+        let text = String::from_utf8_lossy(raw);
+        Ok(Self(text.split(',').filter(|s| !s.is_empty()).map(String::from).collect()))
+    }
+}
+
+impl serde::Serialize for CsvList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
