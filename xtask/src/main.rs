@@ -362,6 +362,10 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
     }
     let _ = writeln!(s, "}}\n");
 
+    let _ = writeln!(
+        s,
+        "impl crate::meta::Table for {sname} {{\n    fn meta() -> &'static TableMeta {{\n        &TABLE\n    }}\n}}\n"
+    );
     let _ = writeln!(s, "/// Metadata of `{}`.", t.name);
     let _ = writeln!(s, "pub static TABLE: TableMeta = TableMeta {{");
     let _ = writeln!(

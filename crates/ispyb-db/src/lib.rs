@@ -12,6 +12,8 @@ pub mod proposals;
 pub mod schema;
 pub mod seed;
 pub mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 use std::time::Duration;
@@ -19,6 +21,8 @@ use std::time::Duration;
 pub use access::Access;
 pub use meta::Flavour;
 pub use page::{Page, Paged};
+/// The driver's error type, for callers that classify failures (503 versus 500).
+pub use sqlx::Error as SqlxError;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 
 /// Errors of the data layer. Query failures stay `sqlx` errors so callers can tell a lost
@@ -80,6 +84,26 @@ fn redact(msg: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Checks that the database answers.
+pub async fn ping(db: &Db) -> Result<()> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
+}
+
+/// Asks the server to shut down (the demo's private server).
+pub async fn shutdown_server(db: &Db) -> Result<()> {
+    sqlx::raw_sql("SHUTDOWN").execute(db).await?;
+    Ok(())
+}
+
+/// 32 random bytes from a cryptographically secure generator seeded by the OS (keys, tokens).
+pub fn random_bytes() -> [u8; 32] {
+    use rand::Rng;
+    let mut b = [0u8; 32];
+    rand::rng().fill(&mut b);
+    b
 }
 
 /// Opens a pool; fails at once when the server cannot be reached.

@@ -22,6 +22,12 @@ impl std::fmt::Display for Flavour {
     }
 }
 
+/// Implemented by every generated model: the metadata of its table.
+pub trait Table {
+    /// Columns, keys and indexes of the table this struct maps.
+    fn meta() -> &'static TableMeta;
+}
+
 /// One table as the server knows it.
 #[derive(Debug)]
 pub struct TableMeta {

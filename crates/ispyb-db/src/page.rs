@@ -10,7 +10,7 @@ pub struct Page {
 }
 
 /// One page of rows and the count of all matching rows.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     /// Number of rows matching the filters, before paging.
     pub total: u64,

@@ -63,7 +63,8 @@ fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, filter: &ProposalFil
     if let Some(search) = &filter.search {
         let like = format!("%{}%", escape_like(search));
         q.push(" AND (p.title LIKE ").push_bind(like.clone());
-        q.push(" OR s.beamLineName LIKE ").push_bind(search.clone());
+        // py-ISPyB passes the raw text here, so `%` matched every beamline; now it is literal.
+        q.push(" OR s.beamLineName LIKE ").push_bind(escape_like(search));
         q.push(" OR CONCAT(p.proposalCode, p.proposalNumber) LIKE ").push_bind(like).push(")");
     }
     if let Some(name) = &filter.proposal {

@@ -130,6 +130,32 @@ fn compatible(expected: &str, actual: &str) -> bool {
     family(expected) == family(actual)
 }
 
+/// Whether a database exists on the server.
+pub async fn database_exists(db: &Db, name: &str) -> crate::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+        .bind(name)
+        .fetch_one(db)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Drops (if present) and creates an empty database. The name must be a plain identifier.
+pub async fn recreate_database(db: &Db, name: &str) -> crate::Result<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(crate::Error::Url(format!("`{name}` is not a plain database name")));
+    }
+    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(db).await?;
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))).execute(db).await?;
+    Ok(())
+}
+
+/// Number of tables in the current database.
+pub async fn count_tables(db: &Db) -> crate::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+        .fetch_one(db)
+        .await?)
+}
+
 /// Creates every modelled table of the `ispyb` flavour, with its keys and indexes, in an
 /// empty database. Used by `ispyb demo` and `ispyb db init`.
 pub async fn create(db: &Db) -> crate::Result<()> {

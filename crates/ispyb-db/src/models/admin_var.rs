@@ -20,6 +20,12 @@ pub struct AdminVar {
     pub value: Option<String>,
 }
 
+impl crate::meta::Table for AdminVar {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AdminVar`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AdminVar",

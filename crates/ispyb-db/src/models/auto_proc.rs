@@ -49,6 +49,12 @@ pub struct AutoProc {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for AutoProc {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProc`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProc",

@@ -97,6 +97,12 @@ pub struct AutoProcIntegration {
     pub anomalous: Option<bool>,
 }
 
+impl crate::meta::Table for AutoProcIntegration {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcIntegration`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcIntegration",

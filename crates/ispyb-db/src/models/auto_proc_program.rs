@@ -52,6 +52,12 @@ pub struct AutoProcProgram {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for AutoProcProgram {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcProgram`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcProgram",

@@ -34,6 +34,12 @@ pub struct AutoProcProgramAttachment {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for AutoProcProgramAttachment {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcProgramAttachment`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcProgramAttachment",

@@ -69,6 +69,12 @@ pub struct AutoProcScaling {
     pub resolution_ellipsoid_value3: Option<f32>,
 }
 
+impl crate::meta::Table for AutoProcScaling {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcScaling`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcScaling",

@@ -25,6 +25,12 @@ pub struct AutoProcScalingHasInt {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for AutoProcScalingHasInt {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcScaling_has_Int`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcScaling_has_Int",

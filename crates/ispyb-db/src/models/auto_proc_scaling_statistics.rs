@@ -126,6 +126,12 @@ pub struct AutoProcScalingStatistics {
     pub anomalous_completeness_ellipsoidal: Option<f32>,
 }
 
+impl crate::meta::Table for AutoProcScalingStatistics {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `AutoProcScalingStatistics`.
 pub static TABLE: TableMeta = TableMeta {
     name: "AutoProcScalingStatistics",

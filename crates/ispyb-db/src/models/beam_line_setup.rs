@@ -90,6 +90,12 @@ pub struct BeamLineSetup {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for BeamLineSetup {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `BeamLineSetup`.
 pub static TABLE: TableMeta = TableMeta {
     name: "BeamLineSetup",

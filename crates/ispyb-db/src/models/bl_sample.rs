@@ -133,6 +133,12 @@ pub struct BlSample {
     pub sub_location: Option<u16>,
 }
 
+impl crate::meta::Table for BlSample {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `BLSample`.
 pub static TABLE: TableMeta = TableMeta {
     name: "BLSample",

@@ -114,6 +114,12 @@ pub struct BlSession {
     pub nb_reimb_dewars: Option<i32>,
 }
 
+impl crate::meta::Table for BlSession {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `BLSession`.
 pub static TABLE: TableMeta = TableMeta {
     name: "BLSession",

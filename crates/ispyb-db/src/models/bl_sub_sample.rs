@@ -53,6 +53,12 @@ pub struct BlSubSample {
     pub motor_position_id: Option<u32>,
 }
 
+impl crate::meta::Table for BlSubSample {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `BLSubSample`.
 pub static TABLE: TableMeta = TableMeta {
     name: "BLSubSample",

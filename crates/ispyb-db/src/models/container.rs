@@ -94,6 +94,12 @@ pub struct Container {
     pub storage_temperature: Option<f32>,
 }
 
+impl crate::meta::Table for Container {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Container`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Container",

@@ -101,6 +101,12 @@ pub struct Crystal {
     pub packing_fraction: Option<f32>,
 }
 
+impl crate::meta::Table for Crystal {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Crystal`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Crystal",

@@ -57,6 +57,12 @@ pub struct Ctf {
     pub created_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for Ctf {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `CTF`.
 pub static TABLE: TableMeta = TableMeta {
     name: "CTF",

@@ -407,6 +407,12 @@ pub struct DataCollection {
     pub c3lens: Option<f32>,
 }
 
+impl crate::meta::Table for DataCollection {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `DataCollection`.
 pub static TABLE: TableMeta = TableMeta {
     name: "DataCollection",

@@ -71,6 +71,12 @@ pub struct DataCollectionGroup {
     pub xtal_snapshot_full_path: Option<String>,
 }
 
+impl crate::meta::Table for DataCollectionGroup {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `DataCollectionGroup`.
 pub static TABLE: TableMeta = TableMeta {
     name: "DataCollectionGroup",

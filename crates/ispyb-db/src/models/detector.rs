@@ -96,6 +96,12 @@ pub struct Detector {
     pub local_name: Option<String>,
 }
 
+impl crate::meta::Table for Detector {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Detector`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Detector",

@@ -78,6 +78,12 @@ pub struct Dewar {
     pub is_reimbursed: Option<bool>,
 }
 
+impl crate::meta::Table for Dewar {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Dewar`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Dewar",

@@ -222,6 +222,12 @@ pub struct DiffractionPlan {
     pub user_path: Option<String>,
 }
 
+impl crate::meta::Table for DiffractionPlan {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `DiffractionPlan`.
 pub static TABLE: TableMeta = TableMeta {
     name: "DiffractionPlan",

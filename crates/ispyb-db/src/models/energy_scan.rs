@@ -158,6 +158,12 @@ pub struct EnergyScan {
     pub remote_f_double_prime: Option<f32>,
 }
 
+impl crate::meta::Table for EnergyScan {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `EnergyScan`.
 pub static TABLE: TableMeta = TableMeta {
     name: "EnergyScan",

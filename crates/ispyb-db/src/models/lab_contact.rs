@@ -49,6 +49,12 @@ pub struct LabContact {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for LabContact {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `LabContact`.
 pub static TABLE: TableMeta = TableMeta {
     name: "LabContact",

@@ -49,6 +49,12 @@ pub struct Laboratory {
     pub laboratory_ext_pk: Option<i32>,
 }
 
+impl crate::meta::Table for Laboratory {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Laboratory`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Laboratory",

@@ -69,6 +69,12 @@ pub struct MotionCorrection {
     pub created_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for MotionCorrection {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `MotionCorrection`.
 pub static TABLE: TableMeta = TableMeta {
     name: "MotionCorrection",

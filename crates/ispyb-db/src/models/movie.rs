@@ -53,6 +53,12 @@ pub struct Movie {
     pub created_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for Movie {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Movie`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Movie",

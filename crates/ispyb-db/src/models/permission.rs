@@ -20,6 +20,12 @@ pub struct Permission {
     pub description: Option<String>,
 }
 
+impl crate::meta::Table for Permission {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Permission`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Permission",

@@ -71,6 +71,12 @@ pub struct Person {
     pub cache: Option<String>,
 }
 
+impl crate::meta::Table for Person {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Person`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Person",

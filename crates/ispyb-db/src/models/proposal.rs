@@ -48,6 +48,12 @@ pub struct Proposal {
     pub state: Option<String>,
 }
 
+impl crate::meta::Table for Proposal {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Proposal`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Proposal",

@@ -20,6 +20,12 @@ pub struct ProposalHasPerson {
     pub person_id: u32,
 }
 
+impl crate::meta::Table for ProposalHasPerson {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `ProposalHasPerson`.
 pub static TABLE: TableMeta = TableMeta {
     name: "ProposalHasPerson",

@@ -88,6 +88,12 @@ pub struct Protein {
     pub global: Option<bool>,
 }
 
+impl crate::meta::Table for Protein {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Protein`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Protein",

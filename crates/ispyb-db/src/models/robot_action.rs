@@ -64,6 +64,12 @@ pub struct RobotAction {
     pub xtal_snapshot_after: Option<String>,
 }
 
+impl crate::meta::Table for RobotAction {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `RobotAction`.
 pub static TABLE: TableMeta = TableMeta {
     name: "RobotAction",

@@ -47,6 +47,12 @@ pub struct Screening {
     pub xml_sample_information: Option<Vec<u8>>,
 }
 
+impl crate::meta::Table for Screening {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Screening`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Screening",

@@ -25,6 +25,12 @@ pub struct SessionHasPerson {
     pub remote: Option<bool>,
 }
 
+impl crate::meta::Table for SessionHasPerson {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Session_has_Person`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Session_has_Person",

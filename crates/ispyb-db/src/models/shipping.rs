@@ -93,6 +93,12 @@ pub struct Shipping {
     pub safety_level: Option<String>,
 }
 
+impl crate::meta::Table for Shipping {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `Shipping`.
 pub static TABLE: TableMeta = TableMeta {
     name: "Shipping",

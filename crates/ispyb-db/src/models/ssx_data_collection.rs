@@ -52,6 +52,12 @@ pub struct SsxDataCollection {
     pub experiment_name: Option<String>,
 }
 
+impl crate::meta::Table for SsxDataCollection {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `SSXDataCollection`.
 pub static TABLE: TableMeta = TableMeta {
     name: "SSXDataCollection",

@@ -33,6 +33,12 @@ pub struct SwOnceToken {
     pub record_time_stamp: crate::types::DateTime,
 }
 
+impl crate::meta::Table for SwOnceToken {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `SW_onceToken`.
 pub static TABLE: TableMeta = TableMeta {
     name: "SW_onceToken",

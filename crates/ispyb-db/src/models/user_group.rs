@@ -16,6 +16,12 @@ pub struct UserGroup {
     pub name: String,
 }
 
+impl crate::meta::Table for UserGroup {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `UserGroup`.
 pub static TABLE: TableMeta = TableMeta {
     name: "UserGroup",

@@ -16,6 +16,12 @@ pub struct UserGroupHasPermission {
     pub permission_id: u32,
 }
 
+impl crate::meta::Table for UserGroupHasPermission {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `UserGroup_has_Permission`.
 pub static TABLE: TableMeta = TableMeta {
     name: "UserGroup_has_Permission",

@@ -16,6 +16,12 @@ pub struct UserGroupHasPerson {
     pub person_id: u32,
 }
 
+impl crate::meta::Table for UserGroupHasPerson {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `UserGroup_has_Person`.
 pub static TABLE: TableMeta = TableMeta {
     name: "UserGroup_has_Person",

@@ -98,6 +98,12 @@ pub struct XfeFluorescenceSpectrum {
     pub bl_sub_sample_id: Option<u32>,
 }
 
+impl crate::meta::Table for XfeFluorescenceSpectrum {
+    fn meta() -> &'static TableMeta {
+        &TABLE
+    }
+}
+
 /// Metadata of `XFEFluorescenceSpectrum`.
 pub static TABLE: TableMeta = TableMeta {
     name: "XFEFluorescenceSpectrum",
