@@ -3,6 +3,7 @@
 
 pub mod dummy;
 pub mod plugins;
+pub mod ratelimit;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -40,6 +41,25 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     /// Lifetime of a token in seconds.
     pub lifetime_secs: i64,
+    /// Lifetime of a refresh token in seconds.
+    pub refresh_lifetime_secs: i64,
+}
+
+/// Claims of a refresh token. It carries no permissions and its `typ` differs, so it can never
+/// pass as an access token (and an access token never as a refresh token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    /// Login.
+    pub sub: String,
+    /// `Person.personId`.
+    #[serde(rename = "personId")]
+    pub person_id: u32,
+    /// Always `refresh`.
+    pub typ: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expires at.
+    pub exp: i64,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -62,6 +82,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             lifetime_secs: config.token_exp_time as i64 * 60,
+            refresh_lifetime_secs: config.refresh_exp_time as i64 * 60,
         })
     }
 
@@ -75,12 +96,40 @@ impl TokenKeys {
         Ok((token, claims))
     }
 
+    /// Issues a refresh token.
+    pub fn issue_refresh(&self, login: &str, person_id: u32) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = RefreshClaims {
+            sub: login.to_string(),
+            person_id,
+            typ: "refresh".into(),
+            iat: now,
+            exp: now + self.refresh_lifetime_secs,
+        };
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))
+    }
+
     /// Verifies a token: signature, algorithm and expiry (no leeway, as py-ISPyB).
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims: Claims = self.decode(token)?;
+        Ok(claims)
+    }
+
+    /// Verifies a refresh token.
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, ApiError> {
+        let claims: RefreshClaims = self.decode(token)?;
+        if claims.typ != "refresh" {
+            return Err(ApiError::Unauthorized("Invalid token".into()));
+        }
+        Ok(claims)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, ApiError> {
         let mut validation = Validation::new(self.algorithm);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+        match jsonwebtoken::decode::<T>(token, &self.decoding, &validation) {
             Ok(data) => Ok(data.claims),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(ApiError::Unauthorized("Token expired. Please log in again".into()))
@@ -154,12 +203,51 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let Some(token) = bearer_token(parts)? else {
-            return Err(ApiError::Unauthorized("No token provided.".into()));
-        };
-        let claims = state.tokens.verify(token)?;
-        Ok(CurrentUser { login: claims.login, person_id: claims.person_id, permissions: claims.permissions })
+        if let Some(token) = bearer_token(parts)? {
+            let claims = state.tokens.verify(token)?;
+            return Ok(CurrentUser {
+                login: claims.login,
+                person_id: claims.person_id,
+                permissions: claims.permissions,
+            });
+        }
+        match onetime_param(parts)? {
+            Some(token) => one_time_user(&state, parts, &token).await,
+            None => Err(ApiError::Unauthorized("No token provided.".into())),
+        }
     }
+}
+
+/// The `onetime` query parameter, checked like py-ISPyB (`^[\\w-]+$`, else 422).
+fn onetime_param(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(query) = parts.uri.query() else { return Ok(None) };
+    let Some((_, value)) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "onetime") else {
+        return Ok(None);
+    };
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(ApiError::invalid(
+            &["query", "onetime"],
+            "string does not match regex \"^([\\w\\-_])+$\"",
+            "value_error.str.regex",
+        ));
+    }
+    Ok(Some(value.into_owned()))
+}
+
+/// Consumes a one-time token bound to this request's path; the owner's permissions are read
+/// from the database now, not from a token snapshot.
+async fn one_time_user(state: &AppState, parts: &Parts, token: &str) -> Result<CurrentUser, ApiError> {
+    let invalid = || ApiError::Unauthorized("Invalid one time token.".into());
+    // Nested routers see a shortened URI; the original one is what the token was signed for.
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path().to_string(), |u| u.0.path().to_string());
+    let Some(validity) = path.strip_prefix(state.config.api_root.as_str()) else { return Err(invalid()) };
+    let person = ispyb_db::auth::use_once_token(&state.db, token, validity).await?.ok_or_else(invalid)?;
+    let login = person.login.ok_or_else(invalid)?;
+    let permissions = ispyb_db::auth::permissions(&state.db, person.person_id).await?;
+    Ok(CurrentUser { login, person_id: person.person_id, permissions })
 }
 
 #[cfg(test)]

@@ -24,6 +24,14 @@ pub struct Config {
     pub sqlalchemy_database_uri: Option<SecretString>,
     /// Token lifetime in minutes (`TOKEN_EXP_TIME`).
     pub token_exp_time: u64,
+    /// Refresh-token lifetime in minutes (`ISPYB_REFRESH_EXP_TIME`): how long a client may go on
+    /// refreshing without logging in again.
+    pub refresh_exp_time: u64,
+    /// Failed logins allowed per client address, and per login, within `login_window_secs`
+    /// (`ISPYB_LOGIN_MAX_FAILURES`); then 429.
+    pub login_max_failures: u32,
+    /// Window of the failed-login limit, seconds (`ISPYB_LOGIN_WINDOW_SECS`).
+    pub login_window_secs: u64,
     /// JWT signing algorithm (`JWT_CODING_ALGORITHM`): HS256, HS384 or HS512.
     pub jwt_coding_algorithm: String,
     /// Whether to answer cross-origin requests as py-ISPyB does (`CORS`).
@@ -59,6 +67,9 @@ struct Defaults {
     api_root: &'static str,
     token_exp_time: u64,
     jwt_coding_algorithm: &'static str,
+    refresh_exp_time: u64,
+    login_max_failures: u32,
+    login_window_secs: u64,
     cors: bool,
     bind: &'static str,
     max_limit: u64,
@@ -71,6 +82,9 @@ const DEFAULTS: Defaults = Defaults {
     api_root: "/ispyb/api/v1",
     token_exp_time: 300,
     jwt_coding_algorithm: "HS256",
+    refresh_exp_time: 24 * 60,
+    login_max_failures: 10,
+    login_window_secs: 300,
     cors: false,
     bind: "127.0.0.1:8000",
     max_limit: 1000,
@@ -164,6 +178,14 @@ impl Config {
         }
         if self.token_exp_time == 0 || self.token_exp_time > 60 * 24 * 30 {
             return Err(ConfigError("bad setting TOKEN_EXP_TIME: minutes between 1 and 43200".into()));
+        }
+        if self.refresh_exp_time < self.token_exp_time {
+            return Err(ConfigError("bad setting ISPYB_REFRESH_EXP_TIME: must be at least TOKEN_EXP_TIME".into()));
+        }
+        if self.login_max_failures == 0 || self.login_window_secs == 0 {
+            return Err(ConfigError(
+                "bad setting ISPYB_LOGIN_MAX_FAILURES / ISPYB_LOGIN_WINDOW_SECS: must be at least 1".into(),
+            ));
         }
         if self.max_limit == 0 {
             return Err(ConfigError("bad setting ISPYB_MAX_LIMIT: must be at least 1".into()));

@@ -41,6 +41,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Enabled login plugins.
     pub auth: Arc<AuthPlugins>,
+    /// Failed-login limits.
+    pub login_limiter: Arc<auth::ratelimit::LoginLimiter>,
     options: Arc<RwLock<Option<(Instant, ispyb_db::options::Options)>>>,
 }
 
@@ -48,7 +50,12 @@ impl AppState {
     /// Builds the state; fails when the token settings are missing or bad.
     pub fn new(db: ispyb_db::Db, config: Config, auth: AuthPlugins) -> Result<Self, config::ConfigError> {
         let tokens = TokenKeys::from_config(&config)?;
+        let limiter = auth::ratelimit::LoginLimiter::new(
+            config.login_max_failures,
+            Duration::from_secs(config.login_window_secs),
+        );
         Ok(Self {
+            login_limiter: Arc::new(limiter),
             db,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
@@ -111,5 +118,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

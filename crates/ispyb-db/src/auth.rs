@@ -61,3 +61,48 @@ pub async fn create_person(
         .await?;
     Ok(r.last_insert_id() as u32)
 }
+
+/// Seconds a one-time token stays valid (py-ISPyB: about 10 to 15).
+pub const ONCE_TOKEN_SECONDS: i64 = 15;
+
+/// Stores a one-time token for one path, and purges expired ones (no background task is
+/// needed, so any instance can serve the download).
+pub async fn create_once_token(db: &Db, token: &str, person_id: u32, validity: &str) -> crate::Result<()> {
+    sqlx::query("DELETE FROM SW_onceToken WHERE recordTimeStamp < NOW() - INTERVAL ? SECOND")
+        .bind(ONCE_TOKEN_SECONDS)
+        .execute(db)
+        .await?;
+    sqlx::query("INSERT INTO SW_onceToken (token, personId, validity, recordTimeStamp) VALUES (?, ?, ?, NOW())")
+        .bind(token)
+        .bind(person_id)
+        .bind(validity)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Consumes a one-time token valid for `validity`; returns its owner. Single use even with
+/// several server instances: only one `DELETE` can remove the row.
+pub async fn use_once_token(db: &Db, token: &str, validity: &str) -> crate::Result<Option<PersonIdentity>> {
+    let owner: Option<u32> = sqlx::query_scalar(
+        "SELECT personId FROM SW_onceToken WHERE token = ? AND validity = ? AND recordTimeStamp >= NOW() - INTERVAL ? SECOND LIMIT 1",
+    )
+    .bind(token)
+    .bind(validity)
+    .bind(ONCE_TOKEN_SECONDS)
+    .fetch_optional(db)
+    .await?;
+    let Some(person_id) = owner else { return Ok(None) };
+    let deleted = sqlx::query("DELETE FROM SW_onceToken WHERE token = ? AND validity = ?")
+        .bind(token)
+        .bind(validity)
+        .execute(db)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    Ok(sqlx::query_as("SELECT personId, login, givenName, familyName FROM Person WHERE personId = ?")
+        .bind(person_id)
+        .fetch_optional(db)
+        .await?)
+}
