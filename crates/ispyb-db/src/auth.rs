@@ -26,7 +26,7 @@ pub async fn find_person(db: &Db, login: &str) -> crate::Result<Option<PersonIde
         "SELECT personId, login, givenName, familyName FROM Person WHERE login = ? ORDER BY personId LIMIT 1",
     )
     .bind(login)
-    .fetch_optional(db)
+    .fetch_optional(db.pool())
     .await?)
 }
 
@@ -39,7 +39,7 @@ pub async fn permissions(db: &Db, person_id: u32) -> crate::Result<Vec<String>> 
          WHERE ugp.personId = ? AND p.type IS NOT NULL ORDER BY p.type",
     )
     .bind(person_id)
-    .fetch_all(db)
+    .fetch_all(db.pool())
     .await?)
 }
 
@@ -57,7 +57,7 @@ pub async fn create_person(
         .bind(given_name)
         .bind(family_name)
         .bind(email)
-        .execute(db)
+        .execute(db.pool())
         .await?;
     Ok(r.last_insert_id() as u32)
 }
@@ -70,13 +70,13 @@ pub const ONCE_TOKEN_SECONDS: i64 = 15;
 pub async fn create_once_token(db: &Db, token: &str, person_id: u32, validity: &str) -> crate::Result<()> {
     sqlx::query("DELETE FROM SW_onceToken WHERE recordTimeStamp < NOW() - INTERVAL ? SECOND")
         .bind(ONCE_TOKEN_SECONDS)
-        .execute(db)
+        .execute(db.pool())
         .await?;
     sqlx::query("INSERT INTO SW_onceToken (token, personId, validity, recordTimeStamp) VALUES (?, ?, ?, NOW())")
         .bind(token)
         .bind(person_id)
         .bind(validity)
-        .execute(db)
+        .execute(db.pool())
         .await?;
     Ok(())
 }
@@ -90,19 +90,19 @@ pub async fn use_once_token(db: &Db, token: &str, validity: &str) -> crate::Resu
     .bind(token)
     .bind(validity)
     .bind(ONCE_TOKEN_SECONDS)
-    .fetch_optional(db)
+    .fetch_optional(db.pool())
     .await?;
     let Some(person_id) = owner else { return Ok(None) };
     let deleted = sqlx::query("DELETE FROM SW_onceToken WHERE token = ? AND validity = ?")
         .bind(token)
         .bind(validity)
-        .execute(db)
+        .execute(db.pool())
         .await?;
     if deleted.rows_affected() == 0 {
         return Ok(None);
     }
     Ok(sqlx::query_as("SELECT personId, login, givenName, familyName FROM Person WHERE personId = ?")
         .bind(person_id)
-        .fetch_optional(db)
+        .fetch_optional(db.pool())
         .await?)
 }

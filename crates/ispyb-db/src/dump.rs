@@ -50,7 +50,7 @@ pub fn strip_delimiters(dump: &str) -> String {
 
 /// Executes dump files, in order, on one connection of `db`.
 pub async fn load_files(db: &Db, files: &[PathBuf]) -> crate::Result<()> {
-    let mut conn = db.acquire().await?;
+    let mut conn = db.pool().acquire().await?;
     for file in files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| sqlx::Error::Configuration(format!("cannot read {}: {e}", file.display()).into()))?;

@@ -40,8 +40,36 @@ pub enum Error {
 /// Result type of the data layer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Handle on the database: a connection pool shared by every request.
-pub type Db = sqlx::MySqlPool;
+/// Handle on one ISPyB database: a connection pool shared by every request, and the schema
+/// flavour detected when it was opened (queries differ where the flavours do).
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: sqlx::MySqlPool,
+    flavour: Flavour,
+}
+
+impl Db {
+    /// Wraps a pool, detecting the flavour of its database.
+    pub async fn from_pool(pool: sqlx::MySqlPool) -> Result<Self> {
+        let flavour = schema::detect_flavour_of(&pool).await?;
+        Ok(Self { pool, flavour })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &sqlx::MySqlPool {
+        &self.pool
+    }
+
+    /// The schema flavour.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
+    /// Closes every connection; later queries fail (as when the server is unreachable).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
 
 /// Pool settings; the defaults suit one server instance in front of one MariaDB.
 #[derive(Debug, Clone)]
@@ -88,13 +116,13 @@ fn redact(msg: &str) -> String {
 
 /// Checks that the database answers.
 pub async fn ping(db: &Db) -> Result<()> {
-    sqlx::query("SELECT 1").execute(db).await?;
+    sqlx::query("SELECT 1").execute(db.pool()).await?;
     Ok(())
 }
 
 /// Asks the server to shut down (the demo's private server).
 pub async fn shutdown_server(db: &Db) -> Result<()> {
-    sqlx::raw_sql("SHUTDOWN").execute(db).await?;
+    sqlx::raw_sql("SHUTDOWN").execute(db.pool()).await?;
     Ok(())
 }
 
@@ -108,6 +136,11 @@ pub fn random_bytes() -> [u8; 32] {
 
 /// Opens a pool; fails at once when the server cannot be reached.
 pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db> {
+    Db::from_pool(connect_pool(url, settings).await?).await
+}
+
+/// Opens a bare pool (no flavour detection), e.g. on a server without a database selected.
+pub async fn connect_pool(url: &str, settings: &PoolSettings) -> Result<sqlx::MySqlPool> {
     let pool = MySqlPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(1)

@@ -116,6 +116,19 @@ impl TableMeta {
         self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
+    /// Select list for this table's model: every column the flavour has, qualified by `alias`
+    /// and named with the model's spelling (the flavours differ in case: `blSampleId` versus
+    /// `BLSAMPLEID`), so `FromRow` finds each by name. Columns the flavour lacks are left out
+    /// and decode as empty (`#[sqlx(default)]`).
+    pub fn select(&self, alias: &str, flavour: Flavour) -> String {
+        self.columns
+            .iter()
+            .filter(|c| c.type_in(flavour).is_some())
+            .map(|c| format!("{alias}.`{0}` AS `{0}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `CREATE TABLE` for this table; foreign keys only towards tables in `known`.
     pub fn create_sql(&self, known: &[&TableMeta]) -> String {
         let mut parts: Vec<String> = self.columns.iter().map(ColumnMeta::definition).collect();

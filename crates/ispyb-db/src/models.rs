@@ -37,6 +37,7 @@ pub mod protein;
 pub mod robot_action;
 pub mod screening;
 pub mod session_has_person;
+pub mod session_type;
 pub mod shipping;
 pub mod ssx_data_collection;
 pub mod sw_once_token;
@@ -78,6 +79,7 @@ pub use protein::Protein;
 pub use robot_action::RobotAction;
 pub use screening::Screening;
 pub use session_has_person::SessionHasPerson;
+pub use session_type::SessionType;
 pub use shipping::Shipping;
 pub use ssx_data_collection::SsxDataCollection;
 pub use sw_once_token::SwOnceToken;
@@ -121,6 +123,7 @@ pub static TABLES: &[&crate::meta::TableMeta] = &[
     &robot_action::TABLE,
     &screening::TABLE,
     &session_has_person::TABLE,
+    &session_type::TABLE,
     &shipping::TABLE,
     &ssx_data_collection::TABLE,
     &sw_once_token::TABLE,

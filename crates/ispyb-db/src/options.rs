@@ -80,7 +80,7 @@ impl Options {
 /// Reads the options; a value that is not valid JSON, or of the wrong shape, is ignored with a
 /// warning rather than stopping the server.
 pub async fn load(db: &Db) -> crate::Result<Options> {
-    let rows = sqlx::query("SELECT name, value FROM AdminVar").fetch_all(db).await?;
+    let rows = sqlx::query("SELECT name, value FROM AdminVar").fetch_all(db.pool()).await?;
     let mut o = Options::default();
     for r in rows {
         let name: Option<String> = r.try_get(0)?;

@@ -2,6 +2,7 @@
 
 use sqlx::{FromRow, MySql, QueryBuilder};
 
+use crate::meta::Table;
 use crate::types::CsvList;
 use crate::{Access, Db, Page, Paged, models};
 
@@ -50,9 +51,14 @@ pub struct ProposalFilter {
     pub proposal: Option<String>,
 }
 
-const SELECT: &str = "SELECT p.*, CONCAT(p.proposalCode, p.proposalNumber) AS proposal,
-    COUNT(DISTINCT php.personId) AS persons, COUNT(DISTINCT s.sessionId) AS sessions,
-    GROUP_CONCAT(DISTINCT s.beamLineName ORDER BY s.beamLineName) AS beamLines";
+fn select(db: &Db) -> String {
+    format!(
+        "SELECT {}, CONCAT(p.proposalCode, p.proposalNumber) AS proposal,
+         COUNT(DISTINCT php.personId) AS persons, COUNT(DISTINCT s.sessionId) AS sessions,
+         GROUP_CONCAT(DISTINCT s.beamLineName ORDER BY s.beamLineName) AS beamLines",
+        <models::Proposal as Table>::meta().select("p", db.flavour())
+    )
+}
 
 const FROM: &str = " FROM Proposal p
     LEFT JOIN BLSession s ON s.proposalId = p.proposalId
@@ -83,23 +89,23 @@ pub async fn list(db: &Db, access: &Access, filter: &ProposalFilter, page: Page)
     let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(DISTINCT p.proposalId)");
     count.push(FROM);
     push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
 
-    let mut q = QueryBuilder::<MySql>::new(SELECT);
+    let mut q = QueryBuilder::<MySql>::new(select(db));
     q.push(FROM);
     push_where(&mut q, access, filter);
     q.push(" GROUP BY p.proposalId ORDER BY p.proposalId DESC LIMIT ").push_bind(page.limit);
     q.push(" OFFSET ").push_bind(page.skip);
-    let rows = q.build_query_as::<ProposalRow>().fetch_all(db).await?;
+    let rows = q.build_query_as::<ProposalRow>().fetch_all(db.pool()).await?;
     Ok(Paged::new(rows, total as u64, page))
 }
 
 /// Finds one visible proposal by name (`MX1`).
 pub async fn find(db: &Db, access: &Access, name: &str) -> crate::Result<Option<ProposalRow>> {
     let filter = ProposalFilter { proposal: Some(name.to_string()), ..Default::default() };
-    let mut q = QueryBuilder::<MySql>::new(SELECT);
+    let mut q = QueryBuilder::<MySql>::new(select(db));
     q.push(FROM);
     push_where(&mut q, access, &filter);
     q.push(" GROUP BY p.proposalId ORDER BY p.proposalId DESC LIMIT 1");
-    Ok(q.build_query_as::<ProposalRow>().fetch_optional(db).await?)
+    Ok(q.build_query_as::<ProposalRow>().fetch_optional(db.pool()).await?)
 }

@@ -50,23 +50,24 @@ impl SchemaReport {
 }
 
 /// Detects the flavour: only Diamond's schema has processing jobs.
-pub async fn detect_flavour(db: &Db) -> crate::Result<Flavour> {
+pub async fn detect_flavour_of(pool: &sqlx::MySqlPool) -> crate::Result<Flavour> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ProcessingJob'",
     )
-    .fetch_one(db)
+    .fetch_one(pool)
     .await?;
     Ok(if n > 0 { Flavour::Dls } else { Flavour::Ispyb })
 }
 
 /// Compares the database with the models' metadata.
 pub async fn check(db: &Db) -> crate::Result<SchemaReport> {
-    let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(db).await?;
-    let flavour = detect_flavour(db).await?;
+    let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(db.pool()).await?;
+    // Detected again: the schema may have changed since the pool was opened.
+    let flavour = detect_flavour_of(db.pool()).await?;
     let rows = sqlx::query(
         "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
     )
-    .fetch_all(db)
+    .fetch_all(db.pool())
     .await?;
     // MariaDB matches table and column names case-insensitively here (lower_case_table_names
     // aside), so the lookup does too.
@@ -101,7 +102,7 @@ pub async fn check(db: &Db) -> crate::Result<SchemaReport> {
         }
     }
     let schema_version = if live.contains_key("adminvar") {
-        sqlx::query_scalar("SELECT value FROM AdminVar WHERE name = 'schemaVersion' LIMIT 1").fetch_optional(db).await?
+        sqlx::query_scalar("SELECT value FROM AdminVar WHERE name = 'schemaVersion' LIMIT 1").fetch_optional(db.pool()).await?
     } else {
         None
     };
@@ -134,7 +135,7 @@ fn compatible(expected: &str, actual: &str) -> bool {
 pub async fn database_exists(db: &Db, name: &str) -> crate::Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
         .bind(name)
-        .fetch_one(db)
+        .fetch_one(db.pool())
         .await?;
     Ok(n > 0)
 }
@@ -144,15 +145,15 @@ pub async fn recreate_database(db: &Db, name: &str) -> crate::Result<()> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(crate::Error::Url(format!("`{name}` is not a plain database name")));
     }
-    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(db).await?;
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))).execute(db).await?;
+    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(db.pool()).await?;
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))).execute(db.pool()).await?;
     Ok(())
 }
 
 /// Number of tables in the current database.
 pub async fn count_tables(db: &Db) -> crate::Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
-        .fetch_one(db)
+        .fetch_one(db.pool())
         .await?)
 }
 
@@ -160,7 +161,7 @@ pub async fn count_tables(db: &Db) -> crate::Result<i64> {
 /// empty database. Used by `ispyb demo` and `ispyb db init`.
 pub async fn create(db: &Db) -> crate::Result<()> {
     let tables: Vec<&TableMeta> = TABLES.iter().copied().filter(|t| t.in_ispyb).collect();
-    let mut conn = db.acquire().await?;
+    let mut conn = db.pool().acquire().await?;
     // Tables reference each other in cycles; create them all, then let the keys apply.
     conn.execute("SET FOREIGN_KEY_CHECKS = 0").await?;
     for t in &tables {

@@ -16,7 +16,7 @@ pub struct TestDb {
     pub db: Db,
     /// Its name.
     pub name: String,
-    server: Db,
+    server: sqlx::MySqlPool,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -56,7 +56,7 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestDb {
     /// An empty database.
     pub async fn empty() -> Self {
-        let server = crate::connect(&server_url(), &crate::PoolSettings { max_connections: 2, ..Default::default() })
+        let server = crate::connect_pool(&server_url(), &crate::PoolSettings { max_connections: 2, ..Default::default() })
             .await
             .expect("connect to the test server");
         sweep(&server).await;
@@ -77,9 +77,11 @@ impl TestDb {
 
     /// The real schema of a flavour with its test data (users abcd, efgh; proposals blc00001, MX1 in `ispyb`).
     pub async fn real(flavour: Flavour) -> Self {
-        let t = Self::empty().await;
+        let mut t = Self::empty().await;
         let files = crate::dump::schema_files(&schema_dir(), flavour, true, flavour == Flavour::Ispyb);
         crate::dump::load_files(&t.db, &files).await.expect("load the real schema");
+        t.db = Db::from_pool(t.db.pool().clone()).await.expect("detect the flavour");
+        assert_eq!(t.db.flavour(), flavour);
         t
     }
 
@@ -99,7 +101,7 @@ impl TestDb {
 }
 
 /// Drops test databases older than an hour (left by failed or killed runs).
-async fn sweep(server: &Db) {
+async fn sweep(server: &sqlx::MySqlPool) {
     let Ok(names) = sqlx::query_scalar::<_, String>(
         "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 't\\_%'",
     )

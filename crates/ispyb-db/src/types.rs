@@ -173,3 +173,41 @@ impl serde::Serialize for CsvList {
         self.0.serialize(s)
     }
 }
+
+/// An integer column whose signedness differs between the schema flavours (sqlx decodes
+/// signed and unsigned strictly): decodes either, serialises as a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Int(pub i64);
+
+impl Type<MySql> for Int {
+    fn type_info() -> MySqlTypeInfo {
+        <i64 as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        let name = ty.name();
+        name.contains("INT") && name != "BOOLEAN"
+    }
+}
+
+impl<'r> Decode<'r, MySql> for Int {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.type_info().name().ends_with("UNSIGNED") {
+            Ok(Self(i64::try_from(<u64 as Decode<MySql>>::decode(value)?)?))
+        } else {
+            Ok(Self(<i64 as Decode<MySql>>::decode(value)?))
+        }
+    }
+}
+
+impl Encode<'_, MySql> for Int {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<MySql>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl serde::Serialize for Int {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}

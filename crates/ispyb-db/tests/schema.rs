@@ -18,11 +18,11 @@ async fn both_real_schemas_pass_and_report_their_flavour() {
 #[tokio::test]
 async fn a_dropped_column_or_table_is_named() {
     let t = TestDb::real(Flavour::Ispyb).await;
-    sqlx::query("ALTER TABLE BLSession DROP COLUMN visit_number").execute(&t.db).await.unwrap();
-    sqlx::query("UPDATE BLSession SET beamLineOperator = NULL").execute(&t.db).await.unwrap();
-    sqlx::query("ALTER TABLE BLSession MODIFY beamLineOperator INT(11)").execute(&t.db).await.unwrap();
-    sqlx::query("SET FOREIGN_KEY_CHECKS = 0").execute(&t.db).await.unwrap();
-    sqlx::query("DROP TABLE SW_onceToken").execute(&t.db).await.unwrap();
+    sqlx::query("ALTER TABLE BLSession DROP COLUMN visit_number").execute(t.db.pool()).await.unwrap();
+    sqlx::query("UPDATE BLSession SET beamLineOperator = NULL").execute(t.db.pool()).await.unwrap();
+    sqlx::query("ALTER TABLE BLSession MODIFY beamLineOperator INT(11)").execute(t.db.pool()).await.unwrap();
+    sqlx::query("SET FOREIGN_KEY_CHECKS = 0").execute(t.db.pool()).await.unwrap();
+    sqlx::query("DROP TABLE SW_onceToken").execute(t.db.pool()).await.unwrap();
     let report = ispyb_db::schema::check(&t.db).await.unwrap();
     let lines: Vec<String> = report.gaps.iter().map(ToString::to_string).collect();
     assert!(
@@ -50,15 +50,15 @@ async fn created_schema_matches_the_real_one() {
     let indexes = "SELECT CONCAT(TABLE_NAME, '.', INDEX_NAME, ':', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX), ':', NON_UNIQUE)
         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('Proposal', 'BLSession', 'DataCollection')
         GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE ORDER BY 1";
-    let created: Vec<String> = sqlx::query_scalar(indexes).fetch_all(&t.db).await.unwrap();
-    let expected: Vec<String> = sqlx::query_scalar(indexes).fetch_all(&real.db).await.unwrap();
+    let created: Vec<String> = sqlx::query_scalar(indexes).fetch_all(t.db.pool()).await.unwrap();
+    let expected: Vec<String> = sqlx::query_scalar(indexes).fetch_all(real.db.pool()).await.unwrap();
     assert_eq!(created, expected);
     let fks = "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'BLSession'";
-    let n: i64 = sqlx::query_scalar(fks).fetch_one(&t.db).await.unwrap();
+    let n: i64 = sqlx::query_scalar(fks).fetch_one(t.db.pool()).await.unwrap();
     assert!(n >= 1, "BLSession keeps its foreign keys");
     // The real dump has the same row type for a sample of rows (zero dates decode as null).
     let row: ispyb_db::models::BlSession =
-        sqlx::query_as("SELECT * FROM BLSession WHERE sessionId = 1").fetch_one(&real.db).await.unwrap();
+        sqlx::query_as("SELECT * FROM BLSession WHERE sessionId = 1").fetch_one(real.db.pool()).await.unwrap();
     assert_eq!(row.visit_number, Some(1));
     assert_eq!(row.beam_line_name.as_deref(), Some("bl"));
     t.drop().await;
@@ -66,43 +66,45 @@ async fn created_schema_matches_the_real_one() {
 }
 
 #[tokio::test]
-async fn every_model_decodes_the_real_test_data() {
-    let t = TestDb::real(Flavour::Ispyb).await;
-    macro_rules! decode_all {
+async fn every_model_decodes_the_real_test_data_of_both_flavours() {
+    for flavour in [Flavour::Ispyb, Flavour::Dls] {
+        let t = TestDb::real(flavour).await;
+        macro_rules! decode_all {
         ($($model:ident),*) => {$(
             let rows: Vec<ispyb_db::models::$model> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT * FROM `{}`", <ispyb_db::models::$model as ispyb_db::meta::Table>::meta().name)))
-                .fetch_all(&t.db).await.unwrap_or_else(|e| panic!("{}: {e}", stringify!($model)));
+                .fetch_all(t.db.pool()).await.unwrap_or_else(|e| panic!("{flavour} {}: {e}", stringify!($model)));
             let _ = serde_json::to_value(&rows).unwrap();
         )*};
     }
-    decode_all!(
-        Proposal,
-        BlSession,
-        Person,
-        DataCollection,
-        DataCollectionGroup,
-        BlSample,
-        Container,
-        Dewar,
-        Shipping,
-        Protein,
-        Crystal,
-        LabContact,
-        Laboratory,
-        AutoProcProgram,
-        AutoProcIntegration,
-        AutoProcScalingStatistics,
-        Movie,
-        MotionCorrection,
-        Ctf,
-        EnergyScan,
-        RobotAction,
-        XfeFluorescenceSpectrum,
-        BlSubSample,
-        AdminVar,
-        SwOnceToken,
-        UserGroup,
-        Permission
-    );
-    t.drop().await;
+        decode_all!(
+            Proposal,
+            BlSession,
+            Person,
+            DataCollection,
+            DataCollectionGroup,
+            BlSample,
+            Container,
+            Dewar,
+            Shipping,
+            Protein,
+            Crystal,
+            LabContact,
+            Laboratory,
+            AutoProcProgram,
+            AutoProcIntegration,
+            AutoProcScalingStatistics,
+            Movie,
+            MotionCorrection,
+            Ctf,
+            EnergyScan,
+            RobotAction,
+            XfeFluorescenceSpectrum,
+            BlSubSample,
+            AdminVar,
+            SwOnceToken,
+            UserGroup,
+            Permission
+        );
+        t.drop().await;
+    }
 }

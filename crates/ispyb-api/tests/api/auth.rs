@@ -62,7 +62,7 @@ async fn failed_logins_are_401_with_py_ispyb_messages() {
 async fn create_person_on_missing_option_creates_the_person() {
     let app = TestApp::ispyb().await;
     sqlx::query("INSERT INTO AdminVar (name, value) VALUES ('create_person_on_missing', 'true')")
-        .execute(&app.test_db.db)
+        .execute(app.test_db.db.pool())
         .await
         .unwrap();
     let token = app.login("brandnew").await;
@@ -144,7 +144,7 @@ async fn refresh_extends_a_session_with_current_permissions() {
     assert_eq!((r.status, r.json["detail"].as_str()), (StatusCode::UNAUTHORIZED, Some("No token provided.")));
 
     // A person removed from the database cannot refresh.
-    sqlx::query("UPDATE Person SET login = 'gone' WHERE login = 'abcd'").execute(&app.test_db.db).await.unwrap();
+    sqlx::query("UPDATE Person SET login = 'gone' WHERE login = 'abcd'").execute(app.test_db.db.pool()).await.unwrap();
     let r = app
         .request(Method::POST, "/ispyb/api/v1/auth/refresh", None, Some(json!({"refreshToken": refresh_token})))
         .await;
@@ -170,7 +170,7 @@ async fn one_time_tokens_open_one_path_once() {
     assert_eq!(once.len(), 128);
     let stored: String = sqlx::query_scalar("SELECT validity FROM SW_onceToken WHERE token = ?")
         .bind(&once)
-        .fetch_one(&app.test_db.db)
+        .fetch_one(app.test_db.db.pool())
         .await
         .unwrap();
     assert_eq!(stored, "/proposals/blc00001");
@@ -196,7 +196,7 @@ async fn one_time_tokens_open_one_path_once() {
         .await;
     let old = r.json["token"].as_str().unwrap().to_string();
     sqlx::query("UPDATE SW_onceToken SET recordTimeStamp = NOW() - INTERVAL 1 MINUTE")
-        .execute(&app.test_db.db)
+        .execute(app.test_db.db.pool())
         .await
         .unwrap();
     assert_eq!(app.get(&format!("/proposals?onetime={old}"), None).await.status, StatusCode::UNAUTHORIZED);

@@ -97,7 +97,7 @@ impl TestApp {
 
     /// Grants a permission to a person through a new user group.
     pub async fn grant(&self, login: &str, permission: &str) {
-        let db = &self.test_db.db;
+        let db = self.test_db.db.pool();
         let group = format!("g_{login}_{permission}");
         sqlx::query("INSERT INTO UserGroup (name) VALUES (?)").bind(&group).execute(db).await.unwrap();
         sqlx::query("INSERT IGNORE INTO Permission (type, description) VALUES (?, ?)")

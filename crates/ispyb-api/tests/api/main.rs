@@ -5,3 +5,4 @@ mod docs;
 mod errors;
 mod helpers;
 mod proposals;
+mod sessions;

@@ -52,7 +52,7 @@ async fn all_proposals_and_beamline_groups_widen_the_view() {
     // Before the first request: options are cached for a few seconds.
     sqlx::query("INSERT INTO AdminVar (name, value) VALUES ('beamLineGroups', ?)")
         .bind(r#"[{"groupName":"BL01 staff","uiGroup":"mx","permission":"bl_admin","beamLines":[{"beamLineName":"BL01"}]}]"#)
-        .execute(&app.test_db.db)
+        .execute(app.test_db.db.pool())
         .await
         .unwrap();
     app.grant("abcd", "all_proposals").await;

@@ -13,6 +13,7 @@ pub struct AutoProcProgram {
     /// Column `dataCollectionId` (int(10) unsigned).
     #[sqlx(rename = "dataCollectionId")]
     #[serde(rename = "dataCollectionId")]
+    #[sqlx(default)]
     pub data_collection_id: Option<u32>,
     /// Command line for running the automatic processing.
     #[sqlx(rename = "processingCommandLine")]

@@ -22,50 +22,62 @@ pub struct AutoProcScaling {
     /// Eigenvector for first diffraction limit, coord 1.
     #[sqlx(rename = "resolutionEllipsoidAxis11")]
     #[serde(rename = "resolutionEllipsoidAxis11")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis11: Option<f32>,
     /// Eigenvector for first diffraction limit, coord 2.
     #[sqlx(rename = "resolutionEllipsoidAxis12")]
     #[serde(rename = "resolutionEllipsoidAxis12")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis12: Option<f32>,
     /// Eigenvector for first diffraction limit, coord 3.
     #[sqlx(rename = "resolutionEllipsoidAxis13")]
     #[serde(rename = "resolutionEllipsoidAxis13")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis13: Option<f32>,
     /// Eigenvector for second diffraction limit, coord 1.
     #[sqlx(rename = "resolutionEllipsoidAxis21")]
     #[serde(rename = "resolutionEllipsoidAxis21")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis21: Option<f32>,
     /// Eigenvector for second diffraction limit, coord 2.
     #[sqlx(rename = "resolutionEllipsoidAxis22")]
     #[serde(rename = "resolutionEllipsoidAxis22")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis22: Option<f32>,
     /// Eigenvector for second diffraction limit, coord 3.
     #[sqlx(rename = "resolutionEllipsoidAxis23")]
     #[serde(rename = "resolutionEllipsoidAxis23")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis23: Option<f32>,
     /// Eigenvector for third diffraction limit, coord 1.
     #[sqlx(rename = "resolutionEllipsoidAxis31")]
     #[serde(rename = "resolutionEllipsoidAxis31")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis31: Option<f32>,
     /// Eigenvector for third diffraction limit, coord 2.
     #[sqlx(rename = "resolutionEllipsoidAxis32")]
     #[serde(rename = "resolutionEllipsoidAxis32")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis32: Option<f32>,
     /// Eigenvector for third diffraction limit, coord 3.
     #[sqlx(rename = "resolutionEllipsoidAxis33")]
     #[serde(rename = "resolutionEllipsoidAxis33")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_axis33: Option<f32>,
     /// First (anisotropic) diffraction limit.
     #[sqlx(rename = "resolutionEllipsoidValue1")]
     #[serde(rename = "resolutionEllipsoidValue1")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_value1: Option<f32>,
     /// Second (anisotropic) diffraction limit.
     #[sqlx(rename = "resolutionEllipsoidValue2")]
     #[serde(rename = "resolutionEllipsoidValue2")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_value2: Option<f32>,
     /// Third (anisotropic) diffraction limit.
     #[sqlx(rename = "resolutionEllipsoidValue3")]
     #[serde(rename = "resolutionEllipsoidValue3")]
+    #[sqlx(default)]
     pub resolution_ellipsoid_value3: Option<f32>,
 }
 

@@ -99,30 +99,37 @@ pub struct AutoProcScalingStatistics {
     /// Column `ccAno` (float).
     #[sqlx(rename = "ccAno")]
     #[serde(rename = "ccAno")]
+    #[sqlx(default)]
     pub cc_ano: Option<f32>,
     /// Column `sigAno` (varchar(45)).
     #[sqlx(rename = "sigAno")]
     #[serde(rename = "sigAno")]
+    #[sqlx(default)]
     pub sig_ano: Option<String>,
     /// Column `isa` (varchar(45)).
     #[sqlx(rename = "isa")]
     #[serde(rename = "isa")]
+    #[sqlx(default)]
     pub isa: Option<String>,
     /// Completeness calculated assuming isotropic diffraction.
     #[sqlx(rename = "completenessSpherical")]
     #[serde(rename = "completenessSpherical")]
+    #[sqlx(default)]
     pub completeness_spherical: Option<f32>,
     /// Completeness calculated allowing for anisotropic diffraction.
     #[sqlx(rename = "completenessEllipsoidal")]
     #[serde(rename = "completenessEllipsoidal")]
+    #[sqlx(default)]
     pub completeness_ellipsoidal: Option<f32>,
     /// Anomalous completeness calculated assuming isotropic diffraction.
     #[sqlx(rename = "anomalousCompletenessSpherical")]
     #[serde(rename = "anomalousCompletenessSpherical")]
+    #[sqlx(default)]
     pub anomalous_completeness_spherical: Option<f32>,
     /// Anisotropic completeness calculated allowing for anisotropic diffraction.
     #[sqlx(rename = "anomalousCompletenessEllipsoidal")]
     #[serde(rename = "anomalousCompletenessEllipsoidal")]
+    #[sqlx(default)]
     pub anomalous_completeness_ellipsoidal: Option<f32>,
 }
 

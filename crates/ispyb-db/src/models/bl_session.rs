@@ -13,6 +13,7 @@ pub struct BlSession {
     /// smis session Pk.
     #[sqlx(rename = "expSessionPk")]
     #[serde(rename = "expSessionPk")]
+    #[sqlx(default)]
     pub exp_session_pk: Option<u32>,
     /// Column `beamLineSetupId` (int(10) unsigned).
     #[sqlx(rename = "beamLineSetupId")]
@@ -25,6 +26,7 @@ pub struct BlSession {
     /// Column `projectCode` (varchar(45)).
     #[sqlx(rename = "projectCode")]
     #[serde(rename = "projectCode")]
+    #[sqlx(default)]
     pub project_code: Option<String>,
     /// Column `startDate` (datetime).
     #[sqlx(rename = "startDate")]
@@ -72,26 +74,32 @@ pub struct BlSession {
     /// fx accounts only.
     #[sqlx(rename = "sessionTitle")]
     #[serde(rename = "sessionTitle")]
+    #[sqlx(default)]
     pub session_title: Option<String>,
     /// Column `structureDeterminations` (float).
     #[sqlx(rename = "structureDeterminations")]
     #[serde(rename = "structureDeterminations")]
+    #[sqlx(default)]
     pub structure_determinations: Option<f32>,
     /// Column `dewarTransport` (float).
     #[sqlx(rename = "dewarTransport")]
     #[serde(rename = "dewarTransport")]
+    #[sqlx(default)]
     pub dewar_transport: Option<f32>,
     /// data backup and express delivery France.
     #[sqlx(rename = "databackupFrance")]
     #[serde(rename = "databackupFrance")]
+    #[sqlx(default)]
     pub databackup_france: Option<f32>,
     /// data backup and express delivery Europe.
     #[sqlx(rename = "databackupEurope")]
     #[serde(rename = "databackupEurope")]
+    #[sqlx(default)]
     pub databackup_europe: Option<f32>,
     /// matricule site.
     #[sqlx(rename = "operatorSiteNumber")]
     #[serde(rename = "operatorSiteNumber")]
+    #[sqlx(default)]
     pub operator_site_number: Option<String>,
     /// last update timestamp: by default the end of the session, the last collect...
     #[sqlx(rename = "lastUpdate")]
@@ -101,6 +109,7 @@ pub struct BlSession {
     /// indicates if the data are protected or not.
     #[sqlx(rename = "protectedData")]
     #[serde(rename = "protectedData")]
+    #[sqlx(default)]
     pub protected_data: Option<String>,
     /// Column `externalId` (binary(16)).
     #[sqlx(rename = "externalId")]
@@ -111,6 +120,7 @@ pub struct BlSession {
     /// Column `nbReimbDewars` (int(11)).
     #[sqlx(rename = "nbReimbDewars")]
     #[serde(rename = "nbReimbDewars")]
+    #[sqlx(default)]
     pub nb_reimb_dewars: Option<i32>,
 }
 

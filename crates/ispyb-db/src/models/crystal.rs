@@ -98,6 +98,7 @@ pub struct Crystal {
     /// Column `packingFraction` (float).
     #[sqlx(rename = "packingFraction")]
     #[serde(rename = "packingFraction")]
+    #[sqlx(default)]
     pub packing_fraction: Option<f32>,
 }
 

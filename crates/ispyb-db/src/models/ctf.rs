@@ -9,50 +9,62 @@ pub struct Ctf {
     /// Column `CTFid` (int(11)).
     #[sqlx(rename = "CTFid")]
     #[serde(rename = "CTFid")]
-    pub ct_fid: i32,
+    #[schema(value_type = i64)]
+    pub ct_fid: crate::types::Int,
     /// Column `motionCorrectionId` (int(11)).
     #[sqlx(rename = "motionCorrectionId")]
     #[serde(rename = "motionCorrectionId")]
-    pub motion_correction_id: i32,
+    #[schema(value_type = i64)]
+    pub motion_correction_id: crate::types::Int,
     /// Column `spectraImageThumbnailFullPath` (varchar(512)).
     #[sqlx(rename = "spectraImageThumbnailFullPath")]
     #[serde(rename = "spectraImageThumbnailFullPath")]
+    #[sqlx(default)]
     pub spectra_image_thumbnail_full_path: Option<String>,
     /// Column `spectraImageFullPath` (varchar(512)).
     #[sqlx(rename = "spectraImageFullPath")]
     #[serde(rename = "spectraImageFullPath")]
+    #[sqlx(default)]
     pub spectra_image_full_path: Option<String>,
     /// Column `defocusU` (varchar(45)).
     #[sqlx(rename = "defocusU")]
     #[serde(rename = "defocusU")]
+    #[sqlx(default)]
     pub defocus_u: Option<String>,
     /// Column `defocusV` (varchar(45)).
     #[sqlx(rename = "defocusV")]
     #[serde(rename = "defocusV")]
+    #[sqlx(default)]
     pub defocus_v: Option<String>,
     /// Column `angle` (varchar(45)).
     #[sqlx(rename = "angle")]
     #[serde(rename = "angle")]
+    #[sqlx(default)]
     pub angle: Option<String>,
     /// Column `crossCorrelationCoefficient` (varchar(45)).
     #[sqlx(rename = "crossCorrelationCoefficient")]
     #[serde(rename = "crossCorrelationCoefficient")]
+    #[sqlx(default)]
     pub cross_correlation_coefficient: Option<String>,
     /// Column `resolutionLimit` (varchar(45)).
     #[sqlx(rename = "resolutionLimit")]
     #[serde(rename = "resolutionLimit")]
+    #[sqlx(default)]
     pub resolution_limit: Option<String>,
     /// Column `estimatedBfactor` (varchar(45)).
     #[sqlx(rename = "estimatedBfactor")]
     #[serde(rename = "estimatedBfactor")]
+    #[sqlx(default)]
     pub estimated_bfactor: Option<String>,
     /// Column `logFilePath` (varchar(512)).
     #[sqlx(rename = "logFilePath")]
     #[serde(rename = "logFilePath")]
+    #[sqlx(default)]
     pub log_file_path: Option<String>,
     /// Column `createdTimeStamp` (timestamp).
     #[sqlx(rename = "createdTimeStamp")]
     #[serde(rename = "createdTimeStamp")]
+    #[sqlx(default)]
     #[schema(value_type = Option<String>, pattern = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$", example = "2024-05-01T09:30:00")]
     pub created_time_stamp: crate::types::DateTime,
 }

@@ -127,10 +127,12 @@ pub struct DataCollection {
     /// Beam size in pixels.
     #[sqlx(rename = "xBeamPix")]
     #[serde(rename = "xBeamPix")]
+    #[sqlx(default)]
     pub x_beam_pix: Option<f32>,
     /// Beam size in pixels.
     #[sqlx(rename = "yBeamPix")]
     #[serde(rename = "yBeamPix")]
+    #[sqlx(default)]
     pub y_beam_pix: Option<f32>,
     /// Column `comments` (varchar(1024)).
     #[sqlx(rename = "comments")]
@@ -252,10 +254,12 @@ pub struct DataCollection {
     /// Column `imageQualityIndicatorsPlotPath` (varchar(512)).
     #[sqlx(rename = "imageQualityIndicatorsPlotPath")]
     #[serde(rename = "imageQualityIndicatorsPlotPath")]
+    #[sqlx(default)]
     pub image_quality_indicators_plot_path: Option<String>,
     /// Column `imageQualityIndicatorsCSVPath` (varchar(512)).
     #[sqlx(rename = "imageQualityIndicatorsCSVPath")]
     #[serde(rename = "imageQualityIndicatorsCSVPath")]
+    #[sqlx(default)]
     pub image_quality_indicators_csv_path: Option<String>,
     /// Column `blSampleId` (int(10) unsigned).
     #[sqlx(rename = "blSampleId")]
@@ -332,7 +336,8 @@ pub struct DataCollection {
     /// Unit: X.
     #[sqlx(rename = "magnification")]
     #[serde(rename = "magnification")]
-    pub magnification: Option<i32>,
+    #[schema(value_type = Option<i64>)]
+    pub magnification: Option<crate::types::Int>,
     /// 1 or 2. Number of pixels to process as 1. (Use mean value.).
     #[sqlx(rename = "binning")]
     #[serde(rename = "binning")]

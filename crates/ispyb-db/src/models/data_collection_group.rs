@@ -21,6 +21,7 @@ pub struct DataCollectionGroup {
     /// Column `workflowId` (int(10) unsigned).
     #[sqlx(rename = "workflowId")]
     #[serde(rename = "workflowId")]
+    #[sqlx(default)]
     pub workflow_id: Option<u32>,
     /// Column `experimentType` (enum('EM','SAD','SAD - Inverse Beam','OSC','Collect - Multiwedge','MAD','Helical','Multi-positional','Mesh','Burn','MAD - Inverse Beam','Characterization','Dehydration','Still','SSX-Chip','SSX-Jet')).
     #[sqlx(rename = "experimentType")]

@@ -81,6 +81,7 @@ pub struct Detector {
     /// Unit: mm.
     #[sqlx(rename = "CS")]
     #[serde(rename = "CS")]
+    #[sqlx(default)]
     pub cs: Option<f32>,
     /// Column `density` (float).
     #[sqlx(rename = "density")]

@@ -75,6 +75,7 @@ pub struct Dewar {
     /// set this dewar as reimbursed by the user office.
     #[sqlx(rename = "isReimbursed")]
     #[serde(rename = "isReimbursed")]
+    #[sqlx(default)]
     pub is_reimbursed: Option<bool>,
 }
 

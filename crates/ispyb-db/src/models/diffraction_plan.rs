@@ -13,6 +13,7 @@ pub struct DiffractionPlan {
     /// Column `xmlDocumentId` (int(10) unsigned).
     #[sqlx(rename = "xmlDocumentId")]
     #[serde(rename = "xmlDocumentId")]
+    #[sqlx(default)]
     pub xml_document_id: Option<u32>,
     /// Column `experimentKind` (enum('Default','MXPressE','MXPressF','MXPressO','MXPressP','MXPressP_SAD','MXPressI','MXPressE_SAD','MXScore','MXPressM','MAD','SAD','Fixed','Ligand binding','Refinement','OSC','MAD - Inverse Beam','SAD - Inverse Beam')).
     #[sqlx(rename = "experimentKind")]
@@ -155,6 +156,7 @@ pub struct DiffractionPlan {
     /// Column `dataCollectionPlanGroupId` (int(10) unsigned).
     #[sqlx(rename = "dataCollectionPlanGroupId")]
     #[serde(rename = "dataCollectionPlanGroupId")]
+    #[sqlx(default)]
     pub data_collection_plan_group_id: Option<u32>,
     /// Column `detectorId` (int(11)).
     #[sqlx(rename = "detectorId")]

@@ -147,14 +147,17 @@ pub struct EnergyScan {
     /// Column `remoteEnergy` (float).
     #[sqlx(rename = "remoteEnergy")]
     #[serde(rename = "remoteEnergy")]
+    #[sqlx(default)]
     pub remote_energy: Option<f32>,
     /// Column `remoteFPrime` (float).
     #[sqlx(rename = "remoteFPrime")]
     #[serde(rename = "remoteFPrime")]
+    #[sqlx(default)]
     pub remote_f_prime: Option<f32>,
     /// Column `remoteFDoublePrime` (float).
     #[sqlx(rename = "remoteFDoublePrime")]
     #[serde(rename = "remoteFDoublePrime")]
+    #[sqlx(default)]
     pub remote_f_double_prime: Option<f32>,
 }
 

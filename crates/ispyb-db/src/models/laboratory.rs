@@ -46,6 +46,7 @@ pub struct Laboratory {
     /// Column `laboratoryExtPk` (int(11)).
     #[sqlx(rename = "laboratoryExtPk")]
     #[serde(rename = "laboratoryExtPk")]
+    #[sqlx(default)]
     pub laboratory_ext_pk: Option<i32>,
 }
 

@@ -9,11 +9,13 @@ pub struct MotionCorrection {
     /// Column `motionCorrectionId` (int(11)).
     #[sqlx(rename = "motionCorrectionId")]
     #[serde(rename = "motionCorrectionId")]
-    pub motion_correction_id: i32,
+    #[schema(value_type = i64)]
+    pub motion_correction_id: crate::types::Int,
     /// Column `movieId` (int(11)).
     #[sqlx(rename = "movieId")]
     #[serde(rename = "movieId")]
-    pub movie_id: Option<i32>,
+    #[schema(value_type = Option<i64>)]
+    pub movie_id: Option<crate::types::Int>,
     /// Column `firstFrame` (varchar(45)).
     #[sqlx(rename = "firstFrame")]
     #[serde(rename = "firstFrame")]
@@ -53,18 +55,22 @@ pub struct MotionCorrection {
     /// Column `correctedDoseMicrographFullPath` (varchar(512)).
     #[sqlx(rename = "correctedDoseMicrographFullPath")]
     #[serde(rename = "correctedDoseMicrographFullPath")]
+    #[sqlx(default)]
     pub corrected_dose_micrograph_full_path: Option<String>,
     /// Column `patchesUsed` (varchar(45)).
     #[sqlx(rename = "patchesUsed")]
     #[serde(rename = "patchesUsed")]
+    #[sqlx(default)]
     pub patches_used: Option<String>,
     /// Column `logFileFullPath` (varchar(512)).
     #[sqlx(rename = "logFileFullPath")]
     #[serde(rename = "logFileFullPath")]
+    #[sqlx(default)]
     pub log_file_full_path: Option<String>,
     /// Column `createdTimeStamp` (timestamp).
     #[sqlx(rename = "createdTimeStamp")]
     #[serde(rename = "createdTimeStamp")]
+    #[sqlx(default)]
     #[schema(value_type = Option<String>, pattern = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$", example = "2024-05-01T09:30:00")]
     pub created_time_stamp: crate::types::DateTime,
 }

@@ -9,7 +9,8 @@ pub struct Movie {
     /// Column `movieId` (int(11)).
     #[sqlx(rename = "movieId")]
     #[serde(rename = "movieId")]
-    pub movie_id: i32,
+    #[schema(value_type = i64)]
+    pub movie_id: crate::types::Int,
     /// Column `dataCollectionId` (int(10) unsigned).
     #[sqlx(rename = "dataCollectionId")]
     #[serde(rename = "dataCollectionId")]
@@ -17,7 +18,8 @@ pub struct Movie {
     /// Column `movieNumber` (int(11)).
     #[sqlx(rename = "movieNumber")]
     #[serde(rename = "movieNumber")]
-    pub movie_number: Option<i32>,
+    #[schema(value_type = Option<i64>)]
+    pub movie_number: Option<crate::types::Int>,
     /// Column `movieFullPath` (varchar(255)).
     #[sqlx(rename = "movieFullPath")]
     #[serde(rename = "movieFullPath")]
@@ -33,18 +35,22 @@ pub struct Movie {
     /// Column `micrographFullPath` (varchar(255)).
     #[sqlx(rename = "micrographFullPath")]
     #[serde(rename = "micrographFullPath")]
+    #[sqlx(default)]
     pub micrograph_full_path: Option<String>,
     /// Column `micrographSnapshotFullPath` (varchar(255)).
     #[sqlx(rename = "micrographSnapshotFullPath")]
     #[serde(rename = "micrographSnapshotFullPath")]
+    #[sqlx(default)]
     pub micrograph_snapshot_full_path: Option<String>,
     /// Column `xmlMetaDataFullPath` (varchar(255)).
     #[sqlx(rename = "xmlMetaDataFullPath")]
     #[serde(rename = "xmlMetaDataFullPath")]
+    #[sqlx(default)]
     pub xml_meta_data_full_path: Option<String>,
     /// Column `dosePerImage` (varchar(45)).
     #[sqlx(rename = "dosePerImage")]
     #[serde(rename = "dosePerImage")]
+    #[sqlx(default)]
     pub dose_per_image: Option<String>,
     /// Column `createdTimeStamp` (timestamp).
     #[sqlx(rename = "createdTimeStamp")]

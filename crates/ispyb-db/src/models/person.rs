@@ -49,6 +49,7 @@ pub struct Person {
     /// Column `passwd` (varchar(45)).
     #[sqlx(rename = "passwd")]
     #[serde(rename = "passwd")]
+    #[sqlx(default)]
     pub passwd: Option<String>,
     /// Column `faxNumber` (varchar(45)).
     #[sqlx(rename = "faxNumber")]

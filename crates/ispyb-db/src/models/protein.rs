@@ -77,6 +77,7 @@ pub struct Protein {
     /// Column `modId` (varchar(20)).
     #[sqlx(rename = "modId")]
     #[serde(rename = "modId")]
+    #[sqlx(default)]
     pub mod_id: Option<String>,
     /// Column `concentrationTypeId` (int(10) unsigned).
     #[sqlx(rename = "concentrationTypeId")]
