@@ -4,5 +4,6 @@ mod auth;
 mod docs;
 mod errors;
 mod helpers;
+mod matrix;
 mod proposals;
 mod sessions;
