@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what it needs on Debian as root (MariaDB server and
-# client), or says exactly what is missing; starts private services on loopback and stops
+# client, slapd and ldap-utils; Node/npm for the mock OIDC provider must be there), or says
+# exactly what is missing; starts private services on loopback and stops
 # them afterwards. Extra arguments go to the test runner (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,12 @@ export ISPYB_SPEC_DIR=${ISPYB_SPEC_DIR:-$(pwd)/../shared/spec}
 source scripts/test-services.sh
 trap stop_test_services EXIT
 start_mariadb
+start_slapd
+start_oidc
+
+# The README's first command, end to end (demo, docs in Chromium, login); before the test
+# runner so that the runner's summary is the last line.
+scripts/check-demo.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-targets --no-fail-fast "$@"
