@@ -25,7 +25,6 @@ scripts/check-demo.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-targets --no-fail-fast "$@"
-  cargo test --workspace --doc --quiet
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
