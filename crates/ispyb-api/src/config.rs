@@ -44,6 +44,12 @@ pub struct Config {
     pub max_limit: u64,
     /// Database connections per server instance (`ISPYB_DATABASE_POOL`, py-ISPyB's name).
     pub database_pool: u32,
+    /// Folders file routes may serve from, separated by `:` (`ISPYB_DATA_ROOTS`); a path the
+    /// database names outside them is refused. Empty: file routes answer 404.
+    pub data_roots: Option<String>,
+    /// py-ISPyB's `PATH_MAP`: a prefix put in front of every file path read from the database
+    /// (e.g. the server's mount of the beamline's `/data`).
+    pub path_map: Option<String>,
     /// Log format: `text` or `json` (`ISPYB_LOG_FORMAT`).
     pub log_format: LogFormat,
     /// Allow the dummy plugin, which accepts any password, outside the demo
@@ -103,6 +109,7 @@ const PLAIN_ENV: &[&str] = &[
     "JWT_CODING_ALGORITHM",
     "CORS",
     "AUTH_CONFIG",
+    "PATH_MAP",
 ];
 
 /// A configuration problem, in one line that names the setting.
@@ -209,6 +216,18 @@ impl Config {
                     .into(),
             )
         })
+    }
+
+    /// The configured data roots, in order.
+    pub fn data_roots(&self) -> Vec<PathBuf> {
+        self.data_roots
+            .as_deref()
+            .unwrap_or_default()
+            .split(':')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect()
     }
 
     /// The JWT key, required to serve.
