@@ -62,10 +62,25 @@ struct Table {
     comment: String,
     collation: String,
     columns: Vec<Column>,
-    /// (index name, unique, kind, [(column, prefix)])
-    indexes: Vec<(String, bool, String, Vec<(String, Option<u32>)>)>,
-    /// (name, columns, ref table, ref columns, on delete, on update)
-    foreign_keys: Vec<(String, Vec<String>, String, Vec<String>, String, String)>,
+    indexes: Vec<Index>,
+    foreign_keys: Vec<ForeignKey>,
+}
+
+struct Index {
+    name: String,
+    unique: bool,
+    kind: String,
+    /// Columns with their prefix length.
+    columns: Vec<(String, Option<u32>)>,
+}
+
+struct ForeignKey {
+    name: String,
+    columns: Vec<String>,
+    ref_table: String,
+    ref_columns: Vec<String>,
+    on_delete: String,
+    on_update: String,
 }
 
 async fn gen_models(ispyb_url: &str, dls_url: &str, add: &[String]) -> Result<()> {
@@ -198,7 +213,7 @@ async fn read_table(conn: &mut MySqlConnection, name: &str) -> Result<Option<Tab
     .bind(&name)
     .fetch_all(&mut *conn)
     .await?;
-    let mut indexes: Vec<(String, bool, String, Vec<(String, Option<u32>)>)> = Vec::new();
+    let mut indexes: Vec<Index> = Vec::new();
     for r in &stats {
         let iname = text(r, 0)?;
         let non_unique: i64 = r.try_get::<i64, _>(1).or_else(|_| r.try_get::<i32, _>(1).map(i64::from))?;
@@ -208,8 +223,8 @@ async fn read_table(conn: &mut MySqlConnection, name: &str) -> Result<Option<Tab
             r.try_get::<Option<i64>, _>(4).or_else(|_| r.try_get::<Option<u64>, _>(4).map(|v| v.map(|x| x as i64)))?;
         let sub = sub.map(|s| s as u32);
         match indexes.last_mut() {
-            Some(last) if last.0 == iname => last.3.push((col, sub)),
-            _ => indexes.push((iname, non_unique == 0, kind, vec![(col, sub)])),
+            Some(last) if last.name == iname => last.columns.push((col, sub)),
+            _ => indexes.push(Index { name: iname, unique: non_unique == 0, kind, columns: vec![(col, sub)] }),
         }
     }
     let fks = sqlx::query(
@@ -225,17 +240,22 @@ async fn read_table(conn: &mut MySqlConnection, name: &str) -> Result<Option<Tab
     .bind(&name)
     .fetch_all(&mut *conn)
     .await?;
-    let mut foreign_keys: Vec<(String, Vec<String>, String, Vec<String>, String, String)> = Vec::new();
+    let mut foreign_keys: Vec<ForeignKey> = Vec::new();
     for r in &fks {
         let fname = text(r, 0)?;
         match foreign_keys.last_mut() {
-            Some(last) if last.0 == fname => {
-                last.1.push(text(r, 1)?);
-                last.3.push(text(r, 3)?);
+            Some(last) if last.name == fname => {
+                last.columns.push(text(r, 1)?);
+                last.ref_columns.push(text(r, 3)?);
             }
-            _ => {
-                foreign_keys.push((fname, vec![text(r, 1)?], text(r, 2)?, vec![text(r, 3)?], text(r, 4)?, text(r, 5)?))
-            }
+            _ => foreign_keys.push(ForeignKey {
+                name: fname,
+                columns: vec![text(r, 1)?],
+                ref_table: text(r, 2)?,
+                ref_columns: vec![text(r, 3)?],
+                on_delete: text(r, 4)?,
+                on_update: text(r, 5)?,
+            }),
         }
     }
     Ok(Some(Table {
@@ -329,6 +349,12 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
     for (c, (it, dt)) in t.columns.iter().zip(types) {
         let (mut ty, temporal) = rust_type(c)?;
         let in_both = it.is_some() && dt.is_some();
+        // Where the flavours store different kinds of value, decode whatever is there.
+        if let (Some(a), Some(b)) = (it, dt)
+            && family(a) != family(b)
+        {
+            ty = "crate::types::Scalar";
+        }
         // sqlx decodes signed and unsigned strictly: where the flavours disagree, decode either.
         if let (Some(a), Some(b)) = (it, dt)
             && a.contains("unsigned") != b.contains("unsigned")
@@ -336,7 +362,7 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
         {
             ty = "crate::types::Int";
         }
-        let optional = c.nullable && !temporal;
+        let optional = c.nullable && !temporal && ty != "crate::types::Scalar";
         let field = field_name(&c.name);
         let doc = if c.comment.is_empty() {
             format!("Column `{}` ({}).", c.name, c.column_type)
@@ -349,7 +375,10 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
             // Only one flavour has this column: a row of the other decodes it as empty.
             let _ = writeln!(s, "    #[sqlx(default)]");
         }
-        if ty == "Vec<u8>" {
+        if c.name.to_ascii_lowercase().contains("passw") {
+            // Credentials never leave the server, whatever route serialises the row.
+            let _ = writeln!(s, "    #[serde(skip)]\n    #[schema(ignore)]");
+        } else if ty == "Vec<u8>" {
             // Binary ids are not text; py-ISPyB's attempt to decode them as UTF-8 can fail.
             let _ = writeln!(s, "    #[serde(skip)]\n    #[schema(ignore)]");
         } else if temporal {
@@ -361,6 +390,8 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
                 s,
                 "    #[schema(value_type = Option<String>, pattern = r\"{pattern}\", example = \"{example}\")]"
             );
+        } else if ty == "crate::types::Scalar" {
+            let _ = writeln!(s, "    #[schema(value_type = Option<serde_json::Value>)]");
         } else if ty == "crate::types::Int" {
             let _ = writeln!(s, "    #[schema(value_type = {})]", if optional { "Option<i64>" } else { "i64" });
         } else if c.data_type == "enum" {
@@ -396,21 +427,31 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
         );
     }
     let _ = writeln!(s, "    ],\n    indexes: &[");
-    for (name, unique, kind, cols) in &t.indexes {
-        let _ = writeln!(
-            s,
-            "        IndexMeta {{ name: {name:?}, unique: {unique}, kind: {kind:?}, columns: &{cols:?} }},"
-        );
+    for Index { name, unique, kind, columns } in &t.indexes {
+        let _ = writeln!(s, "        IndexMeta {{ name: {name:?}, unique: {unique}, kind: {kind:?}, columns: &{columns:?} }},");
     }
     let _ = writeln!(s, "    ],\n    foreign_keys: &[");
-    for (name, cols, rt, rcols, del, upd) in &t.foreign_keys {
+    for ForeignKey { name, columns, ref_table, ref_columns, on_delete, on_update } in &t.foreign_keys {
         let _ = writeln!(
             s,
-            "        ForeignKeyMeta {{ name: {name:?}, columns: &{cols:?}, ref_table: {rt:?}, ref_columns: &{rcols:?}, on_delete: {del:?}, on_update: {upd:?} }},"
+            "        ForeignKeyMeta {{ name: {name:?}, columns: &{columns:?}, ref_table: {ref_table:?}, ref_columns: &{ref_columns:?}, on_delete: {on_delete:?}, on_update: {on_update:?} }},"
         );
     }
     let _ = writeln!(s, "    ],\n}};");
     Ok(s)
+}
+
+/// Kind of value a column type holds, to compare the flavours (the schema check's rule).
+fn family(ty: &str) -> &'static str {
+    let base = ty.split(['(', ' ']).next().unwrap_or_default();
+    match base {
+        _ if ty.starts_with("tinyint(1)") => "bool",
+        "varchar" | "char" | "text" | "tinytext" | "mediumtext" | "longtext" | "enum" | "set" => "text",
+        "datetime" | "timestamp" | "date" => "datetime",
+        "float" | "double" | "decimal" => "real",
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => "int",
+        _ => "other",
+    }
 }
 
 fn doc_line(comment: &str) -> String {

@@ -2,6 +2,8 @@
 //! handler takes, and the login plugins behind `POST /auth/login`.
 
 pub mod dummy;
+pub mod ldap;
+pub mod oidc;
 pub mod plugins;
 pub mod ratelimit;
 

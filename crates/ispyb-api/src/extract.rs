@@ -21,14 +21,26 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-/// Splits axum's "…: field: message" into a located field error.
+/// Splits axum's "…: field.sub: message" into a located field error; serde's "missing field
+/// `x`" names the field inside the message, so it is moved into the location too.
 fn located(place: &str, text: &str, kind: &str) -> FieldError {
     // axum reports serde's path before the message, e.g. "Failed to deserialize query string: limit: invalid digit".
     let detail = text.split_once(": ").map(|(_, rest)| rest).unwrap_or(text);
-    match detail.split_once(": ") {
-        Some((field, msg)) if !field.contains(' ') => FieldError::new(&[place, field], msg, kind),
-        _ => FieldError::new(&[place], detail, kind),
+    let (mut loc, msg) = match detail.split_once(": ") {
+        Some((path, msg)) if !path.contains(' ') => {
+            let mut loc = vec![place];
+            loc.extend(path.split('.').filter(|p| !p.is_empty()));
+            (loc, msg)
+        }
+        _ => (vec![place], detail),
+    };
+    let msg = msg.split(" at line ").next().unwrap_or(msg);
+    let missing = msg.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(field, _)| field);
+    if let Some(field) = missing {
+        loc.push(field);
+        return FieldError::new(&loc, "field required", "value_error.missing");
     }
+    FieldError::new(&loc, msg, kind)
 }
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
@@ -137,6 +149,29 @@ fn parse_bounded(raw: Option<&str>, name: &str, default: u64, min: u64, max: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locates_missing_and_nested_fields() {
+        let e = located(
+            "body",
+            "Failed to deserialize the JSON body into the target type: missing field `cardName` at line 1 column 2",
+            "v",
+        );
+        assert_eq!((e.loc, e.kind.as_str()), (vec!["body".to_string(), "cardName".to_string()], "value_error.missing"));
+        let e = located(
+            "body",
+            "Failed to deserialize the JSON body into the target type: Person: missing field `givenName` at line 1 column 9",
+            "v",
+        );
+        assert_eq!(e.loc, vec!["body", "Person", "givenName"]);
+        let e = located(
+            "body",
+            "Failed to deserialize the JSON body into the target type: Person.emailAddress: invalid type: integer `5`, expected a string at line 1 column 30",
+            "v",
+        );
+        assert_eq!(e.loc, vec!["body", "Person", "emailAddress"]);
+        assert_eq!(e.msg, "invalid type: integer `5`, expected a string");
+    }
 
     #[test]
     fn locates_fields_in_axum_messages() {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod validate;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

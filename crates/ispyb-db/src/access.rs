@@ -47,6 +47,46 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Appends ` AND (…)` restricting rows reached through a proposal only (lab contacts,
+    /// shipments, dewars, containers, proteins): visible when any session of the proposal is
+    /// on a granted beamline or has the caller on it, or the caller is on the proposal. The
+    /// same rows py-ISPyB's outer join on `BLSession` lets through, without multiplying rows.
+    pub fn push_proposal_filter(&self, q: &mut QueryBuilder<MySql>, proposal: &str) {
+        let Access::Restricted { person_id, beamlines } = self else { return };
+        q.push(format_args!(
+            " AND ({proposal} IN (SELECT php.proposalId FROM ProposalHasPerson php WHERE php.personId = "
+        ));
+        q.push_bind(*person_id);
+        q.push(format_args!(
+            ") OR {proposal} IN (SELECT vs.proposalId FROM Session_has_Person shp JOIN BLSession vs ON vs.sessionId = shp.sessionId WHERE shp.personId = "
+        ));
+        q.push_bind(*person_id);
+        q.push(")");
+        if !beamlines.is_empty() {
+            q.push(format_args!(
+                " OR {proposal} IN (SELECT bs.proposalId FROM BLSession bs WHERE bs.beamLineName IN ("
+            ));
+            let mut sep = q.separated(", ");
+            for b in beamlines {
+                sep.push_bind(b.clone());
+            }
+            q.push("))");
+        }
+        q.push(")");
+    }
+
+    /// Whether the caller may see the proposal with this id (writes check it before touching
+    /// anything).
+    pub async fn can_see_proposal(&self, db: &crate::Db, proposal_id: u32) -> crate::Result<bool> {
+        let mut q = QueryBuilder::<MySql>::new("SELECT COUNT(*) FROM Proposal p WHERE p.proposalId = ");
+        q.push_bind(proposal_id);
+        self.push_proposal_filter(&mut q, "p.proposalId");
+        let n: i64 = q.build_query_scalar().fetch_one(db.pool()).await?;
+        Ok(n > 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

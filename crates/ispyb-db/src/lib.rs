@@ -3,18 +3,24 @@
 
 pub mod access;
 pub mod auth;
+pub mod containers;
+pub mod dewars;
 pub mod dump;
+pub mod labcontacts;
 pub mod meta;
 pub mod models;
 pub mod options;
 pub mod page;
+pub mod persons;
 pub mod proposals;
 pub mod schema;
 pub mod seed;
 pub mod sessions;
+pub mod shippings;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
+pub mod write;
 
 use std::time::Duration;
 

@@ -14,8 +14,12 @@ pub mod auto_proc_scaling_has_int;
 pub mod auto_proc_scaling_statistics;
 pub mod beam_line_setup;
 pub mod bl_sample;
+pub mod bl_sample_image;
 pub mod bl_session;
 pub mod bl_sub_sample;
+pub mod component;
+pub mod component_type;
+pub mod concentration_type;
 pub mod container;
 pub mod crystal;
 pub mod ctf;
@@ -56,8 +60,12 @@ pub use auto_proc_scaling_has_int::AutoProcScalingHasInt;
 pub use auto_proc_scaling_statistics::AutoProcScalingStatistics;
 pub use beam_line_setup::BeamLineSetup;
 pub use bl_sample::BlSample;
+pub use bl_sample_image::BlSampleImage;
 pub use bl_session::BlSession;
 pub use bl_sub_sample::BlSubSample;
+pub use component::Component;
+pub use component_type::ComponentType;
+pub use concentration_type::ConcentrationType;
 pub use container::Container;
 pub use crystal::Crystal;
 pub use ctf::Ctf;
@@ -100,8 +108,12 @@ pub static TABLES: &[&crate::meta::TableMeta] = &[
     &auto_proc_scaling_statistics::TABLE,
     &beam_line_setup::TABLE,
     &bl_sample::TABLE,
+    &bl_sample_image::TABLE,
     &bl_session::TABLE,
     &bl_sub_sample::TABLE,
+    &component::TABLE,
+    &component_type::TABLE,
+    &concentration_type::TABLE,
     &container::TABLE,
     &crystal::TABLE,
     &ctf::TABLE,

@@ -102,7 +102,9 @@ pub async fn check(db: &Db) -> crate::Result<SchemaReport> {
         }
     }
     let schema_version = if live.contains_key("adminvar") {
-        sqlx::query_scalar("SELECT value FROM AdminVar WHERE name = 'schemaVersion' LIMIT 1").fetch_optional(db.pool()).await?
+        sqlx::query_scalar("SELECT value FROM AdminVar WHERE name = 'schemaVersion' LIMIT 1")
+            .fetch_optional(db.pool())
+            .await?
     } else {
         None
     };

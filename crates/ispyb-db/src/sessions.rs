@@ -182,7 +182,8 @@ pub async fn page_rows(db: &Db, access: &Access, filter: &SessionFilter, page: P
     );
     push_ids(&mut counts, &ids);
     counts.push(") GROUP BY dcg.sessionId");
-    let counts: HashMap<u32, i64> = counts.build_query_as::<(u32, i64)>().fetch_all(db.pool()).await?.into_iter().collect();
+    let counts: HashMap<u32, i64> =
+        counts.build_query_as::<(u32, i64)>().fetch_all(db.pool()).await?.into_iter().collect();
 
     let setup_ids: Vec<u32> = rows.iter().filter_map(|r| r.base.beam_line_setup_id).collect();
     let mut setups: HashMap<u32, models::BeamLineSetup> = HashMap::new();

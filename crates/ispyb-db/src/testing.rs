@@ -56,9 +56,10 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestDb {
     /// An empty database.
     pub async fn empty() -> Self {
-        let server = crate::connect_pool(&server_url(), &crate::PoolSettings { max_connections: 2, ..Default::default() })
-            .await
-            .expect("connect to the test server");
+        let server =
+            crate::connect_pool(&server_url(), &crate::PoolSettings { max_connections: 2, ..Default::default() })
+                .await
+                .expect("connect to the test server");
         sweep(&server).await;
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
         let name = format!("t_{secs}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));

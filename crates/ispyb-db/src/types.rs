@@ -211,3 +211,84 @@ impl serde::Serialize for Int {
         s.serialize_i64(self.0)
     }
 }
+
+/// A column whose type family differs between the schema flavours (the ESRF flavour keeps EM
+/// numbers as text; Diamond's as numbers; `processingStatus` is an enum in one and a boolean in
+/// the other): decodes whatever the database holds and serialises it as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Scalar {
+    /// NULL.
+    #[default]
+    Null,
+    /// Text.
+    Text(String),
+    /// An integer (booleans too).
+    Int(i64),
+    /// A floating-point or decimal number.
+    Float(f64),
+}
+
+impl Scalar {
+    /// The value as a number: numbers as they are, text parsed (`None` when it is not a number).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Scalar::Null => None,
+            Scalar::Text(s) => s.trim().parse().ok(),
+            Scalar::Int(i) => Some(*i as f64),
+            Scalar::Float(f) => Some(*f),
+        }
+    }
+}
+
+impl Type<MySql> for Scalar {
+    fn type_info() -> MySqlTypeInfo {
+        <String as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        !matches!(ty.name(), "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY")
+    }
+}
+
+impl<'r> Decode<'r, MySql> for Scalar {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Ok(Scalar::Null);
+        }
+        let name = value.type_info().name().to_string();
+        if name == "BOOLEAN" || name.contains("INT") {
+            return Ok(Scalar::Int(Int::decode(value)?.0));
+        }
+        if name.starts_with("FLOAT") || name.starts_with("DOUBLE") {
+            return Ok(Scalar::Float(<f64 as Decode<MySql>>::decode(value)?));
+        }
+        if name.starts_with("DECIMAL") {
+            let d = <rust_decimal::Decimal as Decode<MySql>>::decode(value)?;
+            return Ok(Scalar::Float(rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN)));
+        }
+        let raw = <&[u8] as Decode<MySql>>::decode(value)?;
+        Ok(Scalar::Text(String::from_utf8_lossy(raw).into_owned()))
+    }
+}
+
+impl Encode<'_, MySql> for Scalar {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        match self {
+            Scalar::Null => Ok(IsNull::Yes),
+            Scalar::Text(s) => <String as Encode<MySql>>::encode_by_ref(s, buf),
+            Scalar::Int(i) => <i64 as Encode<MySql>>::encode_by_ref(i, buf),
+            Scalar::Float(f) => <f64 as Encode<MySql>>::encode_by_ref(f, buf),
+        }
+    }
+}
+
+impl serde::Serialize for Scalar {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Scalar::Null => s.serialize_none(),
+            Scalar::Text(t) => s.serialize_str(t),
+            Scalar::Int(i) => s.serialize_i64(*i),
+            Scalar::Float(f) => s.serialize_f64(*f),
+        }
+    }
+}

@@ -71,7 +71,8 @@ async fn every_model_decodes_the_real_test_data_of_both_flavours() {
         let t = TestDb::real(flavour).await;
         macro_rules! decode_all {
         ($($model:ident),*) => {$(
-            let rows: Vec<ispyb_db::models::$model> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT * FROM `{}`", <ispyb_db::models::$model as ispyb_db::meta::Table>::meta().name)))
+            let meta = <ispyb_db::models::$model as ispyb_db::meta::Table>::meta();
+                let rows: Vec<ispyb_db::models::$model> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} FROM `{}` t", meta.select("t", flavour), meta.name)))
                 .fetch_all(t.db.pool()).await.unwrap_or_else(|e| panic!("{flavour} {}: {e}", stringify!($model)));
             let _ = serde_json::to_value(&rows).unwrap();
         )*};

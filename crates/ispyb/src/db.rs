@@ -79,7 +79,7 @@ pub async fn run(config_file: Option<&Path>, cmd: DbCommand) -> anyhow::Result<(
             }
             let started = Instant::now();
             let progress = |stage: &str, done: u64, total: u64| {
-                let pct = if total > 0 { done * 100 / total } else { 100 };
+                let pct = (done * 100).checked_div(total).unwrap_or(100);
                 eprint!("\r\x1b[2K{stage}: {done}/{total} ({pct}%)");
                 let _ = std::io::stderr().flush();
             };

@@ -45,14 +45,14 @@ pub enum AuthError {
     Unavailable(String),
 }
 
+/// What [`Authenticator::authenticate`] returns (a boxed future keeps the trait object-safe).
+pub type AuthFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Identity, AuthError>> + Send + 'a>>;
+
 /// A way to log in. Implement it for a site's own identity system and register it in
 /// [`build_plugin`] (see `docs/auth.md`).
 pub trait Authenticator: Send + Sync {
     /// Checks the credentials and says who they belong to.
-    fn authenticate<'a>(
-        &'a self,
-        credentials: &'a Credentials,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Identity, AuthError>> + Send + 'a>>;
+    fn authenticate<'a>(&'a self, credentials: &'a Credentials) -> AuthFuture<'a>;
 
     /// Public settings shown by `GET /auth/config` (e.g. a Keycloak URL for the UI's button).
     fn exported_config(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -152,23 +152,22 @@ impl AuthPlugins {
     }
 }
 
-/// Maps a plugin kind, or py-ISPyB's class or module name, onto an implementation.
-/// A site's own plugin is added here.
-pub fn build_plugin(
-    name: &str,
-    kind: &str,
-    _config: &serde_json::Value,
-) -> Result<Arc<dyn Authenticator>, ConfigError> {
-    let k = kind.rsplit('.').next().unwrap_or(kind).to_ascii_lowercase();
-    if k == "dummy" || k == "dummyauthentication" {
-        return Ok(Arc::new(super::dummy::Dummy));
+/// Maps a plugin kind, or py-ISPyB's class or module name, onto an implementation: the last
+/// dotted segment of `KIND`, `AUTH_CLASS` or `AUTH_MODULE` (in that order), case-insensitive.
+/// Building a plugin does no network I/O. A site's own plugin is added here (see `docs/auth.md`).
+pub fn build_plugin(name: &str, kind: &str, config: &serde_json::Value) -> Result<Arc<dyn Authenticator>, ConfigError> {
+    let k = kind.rsplit('.').next().unwrap_or(kind).trim().to_ascii_lowercase();
+    match k.as_str() {
+        "dummy" | "dummyauthentication" => Ok(Arc::new(super::dummy::Dummy)),
+        "ldap" | "ldapauthentication" => Ok(Arc::new(super::ldap::Ldap::from_config(name, config)?)),
+        "oidc" | "keycloak" | "keycloakauthentication" | "keycloakdbgroupsauthentication" => {
+            Ok(Arc::new(super::oidc::Oidc::from_config(name, config)?))
+        }
+        _ => Err(ConfigError(format!(
+            "auth plugin `{name}`: unknown kind `{kind}` (known: dummy, ldap, oidc/keycloak, or py-ISPyB's \
+             DummyAuthentication, LdapAuthentication, KeycloakAuthentication)"
+        ))),
     }
-    if k.contains("ldap") || k.contains("keycloak") || k == "oidc" {
-        return Err(ConfigError(format!(
-            "auth plugin `{name}`: {kind} is not available in this version yet (only dummy); disable it in AUTH_CONFIG"
-        )));
-    }
-    Err(ConfigError(format!("auth plugin `{name}`: unknown kind `{kind}`")))
 }
 
 #[cfg(test)]

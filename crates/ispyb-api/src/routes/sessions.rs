@@ -14,7 +14,10 @@ use crate::extract::{ApiPath, ApiQuery, PageParams};
 
 /// Session routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_sessions)).routes(routes!(get_sessions_for_beamline_group)).routes(routes!(get_session))
+    OpenApiRouter::new()
+        .routes(routes!(get_sessions))
+        .routes(routes!(get_sessions_for_beamline_group))
+        .routes(routes!(get_session))
 }
 
 /// Filters of `GET /sessions`.
@@ -79,9 +82,11 @@ fn check(field: &str, value: &Option<String>, ok: impl Fn(&str) -> bool, errors:
 }
 
 /// `^(\w|-)+\d+$`: a name ending in digits.
-fn is_proposal_name(s: &str) -> bool {
+pub(crate) fn is_proposal_name(s: &str) -> bool {
     let trimmed = s.trim_end_matches(|c: char| c.is_ascii_digit());
-    trimmed.len() < s.len() && !trimmed.is_empty() && trimmed.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    trimmed.len() < s.len()
+        && !trimmed.is_empty()
+        && trimmed.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 impl SessionQuery {
@@ -92,10 +97,18 @@ impl SessionQuery {
         check(
             "session",
             &self.session,
-            |s| s.rsplit_once('-').is_some_and(|(p, v)| is_proposal_name(p) && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit())),
+            |s| {
+                s.rsplit_once('-')
+                    .is_some_and(|(p, v)| is_proposal_name(p) && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+            },
             &mut errors,
         );
-        check("month", &self.month, |m| m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)) && m.len() <= 2, &mut errors);
+        check(
+            "month",
+            &self.month,
+            |m| m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)) && m.len() <= 2,
+            &mut errors,
+        );
         check("year", &self.year, |y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()), &mut errors);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
@@ -201,9 +214,15 @@ pub async fn get_sessions_for_beamline_group(
 /// One session; 404 when it does not exist or the caller may not see it.
 #[utoipa::path(get, path = "/sessions/{sessionId}", tag = "Sessions", operation_id = "get_session",
     params(SessionPath), responses((status = 200, body = SessionRow)), security(("HTTPBearer" = [])))]
-pub async fn get_session(user: CurrentUser, State(state): State<AppState>, ApiPath(path): ApiPath<SessionPath>) -> ApiResult<Json<SessionRow>> {
+pub async fn get_session(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<SessionPath>,
+) -> ApiResult<Json<SessionRow>> {
     let options = state.options(false).await?;
-    let mut row = sessions::find(&state.db, &user.access(&options), path.session_id).await?.ok_or_else(|| ApiError::not_found("Session"))?;
+    let mut row = sessions::find(&state.db, &user.access(&options), path.session_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Session"))?;
     add_ui_groups(std::slice::from_mut(&mut row), &options);
     Ok(Json(row))
 }

@@ -226,6 +226,6 @@ async fn repeated_failed_logins_are_throttled() {
     assert!((1..=300).contains(&wait));
     // The address is blocked for other logins too; another address is not.
     assert_eq!(app.send(attempt("abcd")).await.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.login("abcd").await.len() > 20, true);
+    assert!(app.login("abcd").await.len() > 20, "another login from the same address still works");
     app.finish().await;
 }

@@ -8,7 +8,11 @@ use crate::helpers::{TestApp, assert_superset, py_ispyb_response};
 /// py-ISPyB names sessions without a visit number `MX1-None`; we answer null (see
 /// docs/compatibility.md), so the recorded answer is adjusted before comparing.
 fn without_none_names(mut v: Value) -> Value {
-    let rows = if v.get("results").is_some() { v["results"].as_array_mut().unwrap().iter_mut().collect::<Vec<_>>() } else { vec![&mut v] };
+    let rows = if v.get("results").is_some() {
+        v["results"].as_array_mut().unwrap().iter_mut().collect::<Vec<_>>()
+    } else {
+        vec![&mut v]
+    };
     for row in rows {
         if row["session"].as_str().is_some_and(|s| s.ends_with("-None")) {
             row["session"] = Value::Null;
@@ -43,7 +47,13 @@ async fn invisible_or_malformed_sessions() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
         assert_eq!(r.json["detail"][0]["loc"][0], "path");
     }
-    for (query, field) in [("month=13", "month"), ("year=20", "year"), ("proposal=MX", "proposal"), ("session=MX1", "session"), ("scheduled=maybe", "scheduled")] {
+    for (query, field) in [
+        ("month=13", "month"),
+        ("year=20", "year"),
+        ("proposal=MX", "proposal"),
+        ("session=MX1", "session"),
+        ("scheduled=maybe", "scheduled"),
+    ] {
         let r = app.get(&format!("/sessions?{query}"), Some(&token)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {}", r.text);
         assert_eq!(r.json["detail"][0]["loc"], json!(["query", field]), "{query}");
@@ -77,7 +87,8 @@ async fn filters_apply_and_unknown_names_match_nothing() {
     assert_eq!(total("previous=true").await, 4);
     assert_eq!(total("beamLineGroup=nope").await, 0);
     let r = app.get("/sessions?proposal=MX1&skip=1&limit=2", Some(&token)).await;
-    let ids: Vec<u64> = r.json["results"].as_array().unwrap().iter().map(|s| s["sessionId"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> =
+        r.json["results"].as_array().unwrap().iter().map(|s| s["sessionId"].as_u64().unwrap()).collect();
     assert_eq!(ids, vec![70566, 70565], "latest start first");
     app.finish().await;
 }
@@ -96,9 +107,13 @@ async fn beamline_groups() {
     assert_eq!(r.json["total"], 4);
     assert_eq!(r.json["results"][0]["_metadata"]["uiGroups"], json!(["mx"]));
     let r = app.get("/sessions/group?beamLineGroup=MX", Some(&token)).await;
-    let ids: Vec<u64> = r.json["results"].as_array().unwrap().iter().map(|s| s["sessionId"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> =
+        r.json["results"].as_array().unwrap().iter().map(|s| s["sessionId"].as_u64().unwrap()).collect();
     assert_eq!(ids, vec![70567, 70568], "the latest session of each beamline, in group order");
-    assert_eq!((r.json["total"].as_u64(), r.json["limit"].as_u64(), r.json["skip"].as_u64()), (Some(2), Some(2), Some(0)));
+    assert_eq!(
+        (r.json["total"].as_u64(), r.json["limit"].as_u64(), r.json["skip"].as_u64()),
+        (Some(2), Some(2), Some(0))
+    );
     let r = app.get("/sessions/group", Some(&token)).await;
     assert_eq!(r.json, json!({"total": 0, "results": [], "skip": 0, "limit": 0}));
     let r = app.get("/sessions?beamLineGroup=MX&beamLineName=BL01", Some(&token)).await;

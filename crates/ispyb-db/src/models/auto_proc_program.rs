@@ -26,8 +26,8 @@ pub struct AutoProcProgram {
     /// success (1) / fail (0).
     #[sqlx(rename = "processingStatus")]
     #[serde(rename = "processingStatus")]
-    #[schema(example = "RUNNING")]
-    pub processing_status: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub processing_status: crate::types::Scalar,
     /// warning, error,...
     #[sqlx(rename = "processingMessage")]
     #[serde(rename = "processingMessage")]

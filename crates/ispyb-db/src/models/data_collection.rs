@@ -141,7 +141,8 @@ pub struct DataCollection {
     /// Column `printableForReport` (tinyint(3) unsigned).
     #[sqlx(rename = "printableForReport")]
     #[serde(rename = "printableForReport")]
-    pub printable_for_report: Option<u8>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub printable_for_report: crate::types::Scalar,
     /// Column `slitGapVertical` (float).
     #[sqlx(rename = "slitGapVertical")]
     #[serde(rename = "slitGapVertical")]
@@ -336,8 +337,8 @@ pub struct DataCollection {
     /// Unit: X.
     #[sqlx(rename = "magnification")]
     #[serde(rename = "magnification")]
-    #[schema(value_type = Option<i64>)]
-    pub magnification: Option<crate::types::Int>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub magnification: crate::types::Scalar,
     /// 1 or 2. Number of pixels to process as 1. (Use mean value.).
     #[sqlx(rename = "binning")]
     #[serde(rename = "binning")]

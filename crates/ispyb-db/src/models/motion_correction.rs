@@ -19,27 +19,33 @@ pub struct MotionCorrection {
     /// Column `firstFrame` (varchar(45)).
     #[sqlx(rename = "firstFrame")]
     #[serde(rename = "firstFrame")]
-    pub first_frame: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub first_frame: crate::types::Scalar,
     /// Column `lastFrame` (varchar(45)).
     #[sqlx(rename = "lastFrame")]
     #[serde(rename = "lastFrame")]
-    pub last_frame: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub last_frame: crate::types::Scalar,
     /// Column `dosePerFrame` (varchar(45)).
     #[sqlx(rename = "dosePerFrame")]
     #[serde(rename = "dosePerFrame")]
-    pub dose_per_frame: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub dose_per_frame: crate::types::Scalar,
     /// Column `doseWeight` (varchar(45)).
     #[sqlx(rename = "doseWeight")]
     #[serde(rename = "doseWeight")]
-    pub dose_weight: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub dose_weight: crate::types::Scalar,
     /// Column `totalMotion` (varchar(45)).
     #[sqlx(rename = "totalMotion")]
     #[serde(rename = "totalMotion")]
-    pub total_motion: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub total_motion: crate::types::Scalar,
     /// Column `averageMotionPerFrame` (varchar(45)).
     #[sqlx(rename = "averageMotionPerFrame")]
     #[serde(rename = "averageMotionPerFrame")]
-    pub average_motion_per_frame: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub average_motion_per_frame: crate::types::Scalar,
     /// Column `driftPlotFullPath` (varchar(512)).
     #[sqlx(rename = "driftPlotFullPath")]
     #[serde(rename = "driftPlotFullPath")]

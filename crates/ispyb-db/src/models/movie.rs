@@ -27,11 +27,13 @@ pub struct Movie {
     /// Column `positionX` (varchar(45)).
     #[sqlx(rename = "positionX")]
     #[serde(rename = "positionX")]
-    pub position_x: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub position_x: crate::types::Scalar,
     /// Column `positionY` (varchar(45)).
     #[sqlx(rename = "positionY")]
     #[serde(rename = "positionY")]
-    pub position_y: Option<String>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub position_y: crate::types::Scalar,
     /// Column `micrographFullPath` (varchar(255)).
     #[sqlx(rename = "micrographFullPath")]
     #[serde(rename = "micrographFullPath")]

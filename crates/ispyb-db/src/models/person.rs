@@ -50,6 +50,8 @@ pub struct Person {
     #[sqlx(rename = "passwd")]
     #[serde(rename = "passwd")]
     #[sqlx(default)]
+    #[serde(skip)]
+    #[schema(ignore)]
     pub passwd: Option<String>,
     /// Column `faxNumber` (varchar(45)).
     #[sqlx(rename = "faxNumber")]

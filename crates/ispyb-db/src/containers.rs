@@ -1,0 +1,126 @@
+//! Containers (pucks, plates): what a dewar carries and samples sit in.
+
+use sqlx::types::Json;
+use sqlx::{FromRow, MySql, QueryBuilder};
+
+use crate::dewars::{SHIPPING_JSON, ShippingRef};
+use crate::meta::Table;
+use crate::write::{self, Changes};
+use crate::{Access, Db, Page, Paged, models};
+
+/// The dewar a container is in, with its shipment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DewarRef {
+    /// `Dewar.dewarId`.
+    #[serde(rename = "dewarId")]
+    pub dewar_id: u32,
+    /// `Dewar.code`.
+    pub code: Option<String>,
+    /// The shipment.
+    #[serde(rename = "Shipping")]
+    pub shipping: ShippingRef,
+}
+
+/// A container with its dewar and shipment.
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Container)]
+pub struct ContainerRow {
+    /// The `Container` row.
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub base: models::Container,
+    /// Aggregates.
+    #[sqlx(flatten)]
+    #[serde(rename = "_metadata")]
+    pub metadata: ContainerMetadata,
+    /// The dewar.
+    #[sqlx(rename = "Dewar")]
+    #[serde(rename = "Dewar")]
+    #[schema(value_type = DewarRef)]
+    pub dewar: Json<DewarRef>,
+}
+
+/// Aggregates of a container.
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct ContainerMetadata {
+    /// Number of samples in it.
+    pub samples: i64,
+}
+
+/// Filters of the container list.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerFilter {
+    /// One container.
+    pub container_id: Option<u32>,
+    /// Containers of a dewar.
+    pub dewar_id: Option<u32>,
+    /// Proposal name.
+    pub proposal: Option<String>,
+    /// Proposal id.
+    pub proposal_id: Option<u32>,
+}
+
+const FROM: &str =
+    " FROM Container c JOIN Dewar d ON d.dewarId = c.dewarId JOIN Shipping sh ON sh.shippingId = d.shippingId
+    JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1";
+
+fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &ContainerFilter) {
+    if let Some(id) = f.container_id {
+        q.push(" AND c.containerId = ").push_bind(id);
+    }
+    if let Some(id) = f.dewar_id {
+        q.push(" AND c.dewarId = ").push_bind(id);
+    }
+    if let Some(name) = &f.proposal {
+        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+    }
+    if let Some(id) = f.proposal_id {
+        q.push(" AND p.proposalId = ").push_bind(id);
+    }
+    access.push_proposal_filter(q, "p.proposalId");
+}
+
+/// Lists visible containers by id (with or without samples, unlike py-ISPyB).
+pub async fn list(
+    db: &Db,
+    access: &Access,
+    filter: &ContainerFilter,
+    page: Page,
+) -> crate::Result<Paged<ContainerRow>> {
+    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+    count.push(FROM);
+    push_where(&mut count, access, filter);
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {}, (SELECT COUNT(*) FROM BLSample bs WHERE bs.containerId = c.containerId) AS samples,
+           JSON_OBJECT('dewarId', d.dewarId, 'code', d.code, 'Shipping', {SHIPPING_JSON}) AS Dewar",
+        <models::Container as Table>::meta().select("c", db.flavour())
+    ));
+    q.push(FROM);
+    push_where(&mut q, access, filter);
+    q.push(" ORDER BY c.containerId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
+    let rows = q.build_query_as().fetch_all(db.pool()).await?;
+    Ok(Paged::new(rows, total as u64, page))
+}
+
+/// One visible container.
+pub async fn find(db: &Db, access: &Access, id: u32) -> crate::Result<Option<ContainerRow>> {
+    let filter = ContainerFilter { container_id: Some(id), ..Default::default() };
+    Ok(list(db, access, &filter, Page { skip: 0, limit: 1 }).await?.results.pop())
+}
+
+/// Inserts a container; returns its id.
+pub async fn create(db: &Db, values: &Changes) -> crate::Result<u32> {
+    let mut tx = db.pool().begin().await?;
+    let id = write::insert(&mut tx, "Container", values).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Updates the given columns of a container.
+pub async fn update(db: &Db, id: u32, changes: &Changes) -> crate::Result<()> {
+    let mut tx = db.pool().begin().await?;
+    write::update(&mut tx, "Container", "containerId", id, changes).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Persons as `/persons` lists them: names only (contact details stay with lab contacts).
+
+use sqlx::{FromRow, MySql, QueryBuilder};
+
+use crate::types::DateTime;
+use crate::{Access, Db, Page, Paged};
+
+/// A person: id and names.
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Person)]
+pub struct PersonRow {
+    /// `Person.personId`.
+    #[sqlx(rename = "personId")]
+    #[serde(rename = "personId")]
+    pub person_id: u32,
+    /// Given name.
+    #[sqlx(rename = "givenName")]
+    #[serde(rename = "givenName")]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[sqlx(rename = "familyName")]
+    #[serde(rename = "familyName")]
+    pub family_name: Option<String>,
+    /// About the person's part in a session (with `sessionId` only).
+    #[sqlx(flatten)]
+    #[serde(rename = "_metadata")]
+    pub metadata: PersonMetadata,
+}
+
+/// A person's part in sessions.
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct PersonMetadata {
+    /// Number of sessions the person is on.
+    pub sessions: Option<i64>,
+    /// Start of the person's latest session.
+    #[sqlx(rename = "lastSession")]
+    #[serde(rename = "lastSession")]
+    #[schema(value_type = Option<String>)]
+    pub last_session: DateTime,
+    /// Role on the session.
+    pub role: Option<String>,
+    /// Whether they take part remotely.
+    pub remote: Option<bool>,
+}
+
+/// Filters of the person list.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// Persons on this session (with their role).
+    pub session_id: Option<u32>,
+    /// Persons of this proposal (on it, on one of its sessions, or one of its lab contacts).
+    pub proposal: Option<String>,
+    /// Everyone with a login (callers with `manage_persons` only).
+    pub show_all: bool,
+}
+
+/// Lists persons the caller may see: those of proposals and sessions the caller may see.
+pub async fn list(db: &Db, access: &Access, filter: &PersonFilter, page: Page) -> crate::Result<Paged<PersonRow>> {
+    let (select, from) = match filter.session_id {
+        Some(_) => (
+            "SELECT pe.personId, pe.givenName, pe.familyName,
+               (SELECT COUNT(*) FROM Session_has_Person x WHERE x.personId = pe.personId) AS sessions,
+               (SELECT MAX(xs.startDate) FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId WHERE x.personId = pe.personId) AS lastSession,
+               shp.role AS role, shp.remote AS remote",
+            " FROM Person pe JOIN Session_has_Person shp ON shp.personId = pe.personId
+              JOIN BLSession s ON s.sessionId = shp.sessionId JOIN Proposal p ON p.proposalId = s.proposalId WHERE pe.login IS NOT NULL",
+        ),
+        None => (
+            "SELECT pe.personId, pe.givenName, pe.familyName, NULL AS sessions, NULL AS lastSession, NULL AS role, NULL AS remote",
+            " FROM Person pe WHERE pe.login IS NOT NULL",
+        ),
+    };
+    let push_where = |q: &mut QueryBuilder<MySql>| {
+        if let Some(id) = filter.session_id {
+            q.push(" AND s.sessionId = ").push_bind(id);
+            access.push_filter(q, "p.proposalId", "s");
+        } else if !filter.show_all || filter.proposal.is_some() {
+            // People reachable through proposals: on the proposal, on one of its sessions, or
+            // one of its lab contacts.
+            q.push(
+                " AND pe.personId IN (
+                    SELECT php.personId FROM ProposalHasPerson php JOIN Proposal p ON p.proposalId = php.proposalId WHERE 1",
+            );
+            push_proposal(q, filter, access);
+            q.push(
+                " UNION SELECT lc.personId FROM LabContact lc JOIN Proposal p ON p.proposalId = lc.proposalId WHERE 1",
+            );
+            push_proposal(q, filter, access);
+            q.push(
+                " UNION SELECT x.personId FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId
+                  JOIN Proposal p ON p.proposalId = xs.proposalId WHERE 1",
+            );
+            push_proposal(q, filter, access);
+            q.push(")");
+        }
+    };
+    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+    count.push(from);
+    push_where(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut q = QueryBuilder::<MySql>::new(select);
+    q.push(from);
+    push_where(&mut q);
+    q.push(" ORDER BY pe.personId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
+    let rows = q.build_query_as().fetch_all(db.pool()).await?;
+    Ok(Paged::new(rows, total as u64, page))
+}
+
+fn push_proposal(q: &mut QueryBuilder<MySql>, filter: &PersonFilter, access: &Access) {
+    if let Some(name) = &filter.proposal {
+        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+    }
+    if !filter.show_all {
+        access.push_proposal_filter(q, "p.proposalId");
+    }
+}
