@@ -428,7 +428,10 @@ fn render(t: &Table, types: &[(Option<String>, Option<String>)], in_ispyb: bool,
     }
     let _ = writeln!(s, "    ],\n    indexes: &[");
     for Index { name, unique, kind, columns } in &t.indexes {
-        let _ = writeln!(s, "        IndexMeta {{ name: {name:?}, unique: {unique}, kind: {kind:?}, columns: &{columns:?} }},");
+        let _ = writeln!(
+            s,
+            "        IndexMeta {{ name: {name:?}, unique: {unique}, kind: {kind:?}, columns: &{columns:?} }},"
+        );
     }
     let _ = writeln!(s, "    ],\n    foreign_keys: &[");
     for ForeignKey { name, columns, ref_table, ref_columns, on_delete, on_update } in &t.foreign_keys {
