@@ -8,5 +8,6 @@ mod ldap;
 mod matrix;
 mod oidc;
 mod proposals;
+mod serve;
 mod sessions;
 mod shipping;
