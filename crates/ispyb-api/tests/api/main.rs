@@ -3,6 +3,7 @@
 mod auth;
 mod docs;
 mod errors;
+mod flavours;
 mod helpers;
 mod ldap;
 mod matrix;
