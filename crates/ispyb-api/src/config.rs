@@ -55,6 +55,12 @@ pub struct Config {
     /// Allow the dummy plugin, which accepts any password, outside the demo
     /// (`ISPYB_ALLOW_DUMMY_AUTH`). Never in production.
     pub allow_dummy_auth: bool,
+    /// Serve Java ISPyB's routes at `/ispyb/ispyb-ws/rest` and `{API_ROOT}/legacy` (`ISPYB_LEGACY_ROUTES`).
+    pub legacy_routes: bool,
+    /// Lifetime of tokens from the legacy `POST /authenticate`, minutes (`ISPYB_LEGACY_TOKEN_EXP_TIME`).
+    pub legacy_token_exp_time: u64,
+    /// Login plugin the legacy `POST /authenticate` uses; unset: each plugin in order (`ISPYB_LEGACY_AUTH_PLUGIN`).
+    pub legacy_auth_plugin: Option<String>,
 }
 
 /// How logs are written.
@@ -82,6 +88,8 @@ struct Defaults {
     database_pool: u32,
     log_format: LogFormat,
     allow_dummy_auth: bool,
+    legacy_routes: bool,
+    legacy_token_exp_time: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -97,6 +105,8 @@ const DEFAULTS: Defaults = Defaults {
     database_pool: 10,
     log_format: LogFormat::Text,
     allow_dummy_auth: false,
+    legacy_routes: true,
+    legacy_token_exp_time: 180,
 };
 
 /// Environment variables read as they are named (py-ISPyB's names).

@@ -5,6 +5,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod files;
+pub mod legacy;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod validate;
@@ -88,9 +91,12 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut router = api
         .merge(openapi::docs_router(&api_root, doc))
+        .route("/metrics", axum::routing::get(metrics::prometheus))
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(legacy::LegacyPrefixes::new(&api_root), legacy::cors))
         .layer(CompressionLayer::new().gzip(true))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal("handler panicked".into()))
@@ -101,7 +107,7 @@ pub fn app(state: AppState) -> Router {
             // and the query string (which may carry a one-time token) is left out.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), path = %legacy::mask_token_path(req.uri().path()), request_id = %id)
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -43,7 +43,10 @@ const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
-static ROUTES: OnceLock<RwLock<HashMap<(Method, String), Arc<RouteStats>>>> = OnceLock::new();
+/// Per-route statistics, keyed by method and matched path.
+type RouteTable = RwLock<HashMap<(Method, String), Arc<RouteStats>>>;
+
+static ROUTES: OnceLock<RouteTable> = OnceLock::new();
 static HEADER: OnceLock<bool> = OnceLock::new();
 
 tokio::task_local! {
@@ -211,7 +214,8 @@ pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     // Unmatched paths share one label, so scanners cannot grow the table.
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let rec = Arc::new(Recorder::new(false));
     let mut res = CURRENT.scope(rec.clone(), next.run(req)).await;
     let n = rec.statements.load(Ordering::Relaxed);
@@ -253,7 +257,8 @@ pub fn render() -> String {
         .collect();
     let mut routes = routes;
     routes.sort_by(|a, b| (a.0.1.as_str(), a.0.0.as_str()).cmp(&(b.0.1.as_str(), b.0.0.as_str())));
-    let label = |m: &Method, r: &str| format!("method=\"{}\",route=\"{}\"", m, r.replace('\\', "\\\\").replace('"', "\\\""));
+    let label =
+        |m: &Method, r: &str| format!("method=\"{}\",route=\"{}\"", m, r.replace('\\', "\\\\").replace('"', "\\\""));
 
     let _ = writeln!(out, "# HELP ispyb_http_requests_total HTTP requests answered, by route and status class.");
     let _ = writeln!(out, "# TYPE ispyb_http_requests_total counter");
@@ -268,12 +273,19 @@ pub fn render() -> String {
     let _ = writeln!(out, "# HELP ispyb_http_requests_in_flight HTTP requests being served.");
     let _ = writeln!(out, "# TYPE ispyb_http_requests_in_flight gauge");
     let _ = writeln!(out, "ispyb_http_requests_in_flight {}", IN_FLIGHT.load(Ordering::Relaxed));
-    let _ = writeln!(out, "# HELP ispyb_http_request_duration_seconds Time to answer, by route (handler and middleware inside compression).");
+    let _ = writeln!(
+        out,
+        "# HELP ispyb_http_request_duration_seconds Time to answer, by route (handler and middleware inside compression)."
+    );
     let _ = writeln!(out, "# TYPE ispyb_http_request_duration_seconds histogram");
     for ((m, r), s) in &routes {
         let l = label(m, r);
         for (i, le) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "ispyb_http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {}", s.buckets[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "ispyb_http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {}",
+                s.buckets[i].load(Ordering::Relaxed)
+            );
         }
         let count = s.buckets[BUCKETS.len()].load(Ordering::Relaxed);
         let _ = writeln!(out, "ispyb_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {count}");
@@ -284,9 +296,17 @@ pub fn render() -> String {
     let _ = writeln!(out, "# HELP ispyb_http_request_sql_statements_total SQL statements run by requests, by route.");
     let _ = writeln!(out, "# TYPE ispyb_http_request_sql_statements_total counter");
     for ((m, r), s) in &routes {
-        let _ = writeln!(out, "ispyb_http_request_sql_statements_total{{{}}} {}", label(m, r), s.statements.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "ispyb_http_request_sql_statements_total{{{}}} {}",
+            label(m, r),
+            s.statements.load(Ordering::Relaxed)
+        );
     }
-    let _ = writeln!(out, "# HELP ispyb_sql_statements_total SQL statements run by the process (requests and background work).");
+    let _ = writeln!(
+        out,
+        "# HELP ispyb_sql_statements_total SQL statements run by the process (requests and background work)."
+    );
     let _ = writeln!(out, "# TYPE ispyb_sql_statements_total counter");
     let _ = writeln!(out, "ispyb_sql_statements_total {}", statements_total());
     let _ = writeln!(out, "# HELP ispyb_sql_statement_counter_installed 1 when statements are counted.");

@@ -27,6 +27,7 @@ pub struct ApiDoc;
 pub fn split(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(&config.api_root, crate::routes::api())
+        .merge(crate::legacy::mount(config))
         .merge(crate::routes::health::router())
         .split_for_parts();
     complete(&mut doc, config);

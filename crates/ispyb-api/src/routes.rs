@@ -3,13 +3,22 @@
 
 pub mod auth;
 pub mod containers;
+pub mod data;
+pub mod datacollections;
 pub mod dewars;
+pub mod em;
+pub mod events;
 pub mod health;
 pub mod labcontacts;
+pub mod mapping;
 pub mod persons;
+pub mod processings;
 pub mod proposals;
+pub mod proteins;
+pub mod samples;
 pub mod sessions;
 pub mod shippings;
+pub mod stats;
 pub mod user;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +37,15 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(shippings::router())
         .merge(dewars::router())
         .merge(containers::router())
+        .merge(events::router())
+        .merge(datacollections::router())
+        .merge(processings::router())
+        .merge(stats::router())
+        .merge(data::router())
+        .merge(mapping::router())
+        .merge(proteins::router())
+        .merge(samples::router())
+        .merge(em::router())
 }
 
 /// Proposal filters and paging shared by lists of proposal-owned objects.

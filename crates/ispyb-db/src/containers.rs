@@ -60,9 +60,27 @@ pub struct ContainerFilter {
     pub proposal_id: Option<u32>,
 }
 
-const FROM: &str =
-    " FROM Container c JOIN Dewar d ON d.dewarId = c.dewarId JOIN Shipping sh ON sh.shippingId = d.shippingId
-    JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1";
+/// `STRAIGHT_JOIN ` when the page is best read from `Container` in primary-key order (no
+/// proposal to start from, a caller who sees many): MariaDB would otherwise start from `Dewar`
+/// and sort every container.
+fn straight(access: &Access, f: &ContainerFilter) -> &'static str {
+    if f.proposal.is_none() && f.proposal_id.is_none() && f.dewar_id.is_none() && !access.is_narrow() {
+        "STRAIGHT_JOIN "
+    } else {
+        ""
+    }
+}
+
+/// The containers with their dewar and shipment, joined to the proposal only when the filter
+/// names one.
+fn from(f: &ContainerFilter) -> &'static str {
+    if f.proposal.is_some() {
+        " FROM Container c JOIN Dewar d ON d.dewarId = c.dewarId JOIN Shipping sh ON sh.shippingId = d.shippingId
+          JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1"
+    } else {
+        " FROM Container c JOIN Dewar d ON d.dewarId = c.dewarId JOIN Shipping sh ON sh.shippingId = d.shippingId WHERE 1"
+    }
+}
 
 fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &ContainerFilter) {
     if let Some(id) = f.container_id {
@@ -72,12 +90,12 @@ fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &ContainerFilter)
         q.push(" AND c.dewarId = ").push_bind(id);
     }
     if let Some(name) = &f.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        crate::proposals::push_name(q, "p", name);
     }
     if let Some(id) = f.proposal_id {
-        q.push(" AND p.proposalId = ").push_bind(id);
+        q.push(" AND sh.proposalId = ").push_bind(id);
     }
-    access.push_proposal_filter(q, "p.proposalId");
+    access.push_proposal_filter(q, "sh.proposalId");
 }
 
 /// Lists visible containers by id (with or without samples, unlike py-ISPyB).
@@ -87,20 +105,26 @@ pub async fn list(
     filter: &ContainerFilter,
     page: Page,
 ) -> crate::Result<Paged<ContainerRow>> {
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(FROM);
-    push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut q = QueryBuilder::<MySql>::new(format!(
-        "SELECT {}, (SELECT COUNT(*) FROM BLSample bs WHERE bs.containerId = c.containerId) AS samples,
+        "SELECT {}{}, (SELECT COUNT(*) FROM BLSample bs WHERE bs.containerId = c.containerId) AS samples,
            JSON_OBJECT('dewarId', d.dewarId, 'code', d.code, 'Shipping', {SHIPPING_JSON}) AS Dewar",
+        straight(access, filter),
         <models::Container as Table>::meta().select("c", db.flavour())
     ));
-    q.push(FROM);
+    q.push(from(filter));
     push_where(&mut q, access, filter);
     q.push(" ORDER BY c.containerId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
     let rows = q.build_query_as().fetch_all(db.pool()).await?;
-    Ok(Paged::new(rows, total as u64, page))
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from(filter));
+            push_where(&mut count, access, filter);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
 /// One visible container.

@@ -53,7 +53,24 @@ pub struct DewarFilter {
     pub proposal_id: Option<u32>,
 }
 
-const FROM: &str = " FROM Dewar d JOIN Shipping sh ON sh.shippingId = d.shippingId JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1";
+/// `STRAIGHT_JOIN ` when the page is best read from `Dewar` in primary-key order (no shipment
+/// or proposal to start from, a caller who sees many), rather than from `Shipping` and sorted.
+fn straight(access: &Access, f: &DewarFilter) -> &'static str {
+    if f.proposal.is_none() && f.proposal_id.is_none() && f.shipping_id.is_none() && !access.is_narrow() {
+        "STRAIGHT_JOIN "
+    } else {
+        ""
+    }
+}
+
+/// The dewars with their shipment, joined to the proposal only when the filter names one.
+fn from(f: &DewarFilter) -> &'static str {
+    if f.proposal.is_some() {
+        " FROM Dewar d JOIN Shipping sh ON sh.shippingId = d.shippingId JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1"
+    } else {
+        " FROM Dewar d JOIN Shipping sh ON sh.shippingId = d.shippingId WHERE 1"
+    }
+}
 
 /// The nested shipment, built in SQL.
 pub(crate) const SHIPPING_JSON: &str =
@@ -67,29 +84,35 @@ fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &DewarFilter) {
         q.push(" AND d.shippingId = ").push_bind(id);
     }
     if let Some(name) = &f.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        crate::proposals::push_name(q, "p", name);
     }
     if let Some(id) = f.proposal_id {
-        q.push(" AND p.proposalId = ").push_bind(id);
+        q.push(" AND sh.proposalId = ").push_bind(id);
     }
-    access.push_proposal_filter(q, "p.proposalId");
+    access.push_proposal_filter(q, "sh.proposalId");
 }
 
 /// Lists visible dewars by id.
 pub async fn list(db: &Db, access: &Access, filter: &DewarFilter, page: Page) -> crate::Result<Paged<DewarRow>> {
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(FROM);
-    push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut q = QueryBuilder::<MySql>::new(format!(
-        "SELECT {}, d.`type` AS dewarType, {SHIPPING_JSON} AS Shipping",
+        "SELECT {}{}, d.`type` AS dewarType, {SHIPPING_JSON} AS Shipping",
+        straight(access, filter),
         <models::Dewar as Table>::meta().select("d", db.flavour())
     ));
-    q.push(FROM);
+    q.push(from(filter));
     push_where(&mut q, access, filter);
     q.push(" ORDER BY d.dewarId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
     let rows = q.build_query_as().fetch_all(db.pool()).await?;
-    Ok(Paged::new(rows, total as u64, page))
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from(filter));
+            push_where(&mut count, access, filter);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
 /// One visible dewar.

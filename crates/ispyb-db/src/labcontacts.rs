@@ -72,15 +72,22 @@ fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &LabContactFilter
         q.push(" AND lc.labContactId = ").push_bind(id);
     }
     if let Some(name) = &f.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        crate::proposals::push_name(q, "p", name);
     }
     if let Some(id) = f.proposal_id {
-        q.push(" AND p.proposalId = ").push_bind(id);
+        q.push(" AND lc.proposalId = ").push_bind(id);
     }
-    access.push_proposal_filter(q, "p.proposalId");
+    access.push_proposal_filter(q, "lc.proposalId");
 }
 
-const FROM: &str = " FROM LabContact lc JOIN Proposal p ON p.proposalId = lc.proposalId WHERE 1";
+/// The contacts, joined to their proposal only when the filter names one.
+fn from(f: &LabContactFilter) -> &'static str {
+    if f.proposal.is_some() {
+        " FROM LabContact lc JOIN Proposal p ON p.proposalId = lc.proposalId WHERE 1"
+    } else {
+        " FROM LabContact lc WHERE 1"
+    }
+}
 
 /// Lists visible lab contacts by id.
 pub async fn list(
@@ -89,20 +96,25 @@ pub async fn list(
     filter: &LabContactFilter,
     page: Page,
 ) -> crate::Result<Paged<LabContactRow>> {
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(FROM);
-    push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut q = QueryBuilder::<MySql>::new(format!(
         "SELECT {}",
         <models::LabContact as Table>::meta().select("lc", db.flavour())
     ));
-    q.push(FROM);
+    q.push(from(filter));
     push_where(&mut q, access, filter);
     q.push(" ORDER BY lc.labContactId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
     let mut rows: Vec<LabContactRow> = q.build_query_as().fetch_all(db.pool()).await?;
     attach_persons(db, &mut rows).await?;
-    Ok(Paged::new(rows, total as u64, page))
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from(filter));
+            push_where(&mut count, access, filter);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
 /// One visible lab contact.

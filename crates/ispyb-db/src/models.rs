@@ -9,6 +9,7 @@ pub mod auto_proc;
 pub mod auto_proc_integration;
 pub mod auto_proc_program;
 pub mod auto_proc_program_attachment;
+pub mod auto_proc_program_message;
 pub mod auto_proc_scaling;
 pub mod auto_proc_scaling_has_int;
 pub mod auto_proc_scaling_statistics;
@@ -21,25 +22,42 @@ pub mod component;
 pub mod component_type;
 pub mod concentration_type;
 pub mod container;
+pub mod cryoem_initial_model;
 pub mod crystal;
 pub mod ctf;
 pub mod data_collection;
+pub mod data_collection_file_attachment;
 pub mod data_collection_group;
 pub mod detector;
 pub mod dewar;
 pub mod diffraction_plan;
 pub mod energy_scan;
+pub mod grid_info;
+pub mod image;
+pub mod image_quality_indicators;
 pub mod lab_contact;
 pub mod laboratory;
 pub mod motion_correction;
 pub mod movie;
+pub mod particle_classification;
+pub mod particle_classification_group;
+pub mod particle_classification_has_cryoem_initial_model;
+pub mod particle_picker;
 pub mod permission;
 pub mod person;
+pub mod processing_job;
+pub mod processing_job_parameter;
 pub mod proposal;
 pub mod proposal_has_person;
 pub mod protein;
+pub mod relative_ice_thickness;
 pub mod robot_action;
 pub mod screening;
+pub mod screening_output;
+pub mod screening_output_lattice;
+pub mod screening_strategy;
+pub mod screening_strategy_sub_wedge;
+pub mod screening_strategy_wedge;
 pub mod session_has_person;
 pub mod session_type;
 pub mod shipping;
@@ -48,13 +66,18 @@ pub mod sw_once_token;
 pub mod user_group;
 pub mod user_group_has_permission;
 pub mod user_group_has_person;
+pub mod workflow;
+pub mod workflow_step;
 pub mod xfe_fluorescence_spectrum;
+pub mod xrf_fluorescence_mapping;
+pub mod xrf_fluorescence_mapping_roi;
 
 pub use admin_var::AdminVar;
 pub use auto_proc::AutoProc;
 pub use auto_proc_integration::AutoProcIntegration;
 pub use auto_proc_program::AutoProcProgram;
 pub use auto_proc_program_attachment::AutoProcProgramAttachment;
+pub use auto_proc_program_message::AutoProcProgramMessage;
 pub use auto_proc_scaling::AutoProcScaling;
 pub use auto_proc_scaling_has_int::AutoProcScalingHasInt;
 pub use auto_proc_scaling_statistics::AutoProcScalingStatistics;
@@ -67,25 +90,42 @@ pub use component::Component;
 pub use component_type::ComponentType;
 pub use concentration_type::ConcentrationType;
 pub use container::Container;
+pub use cryoem_initial_model::CryoemInitialModel;
 pub use crystal::Crystal;
 pub use ctf::Ctf;
 pub use data_collection::DataCollection;
+pub use data_collection_file_attachment::DataCollectionFileAttachment;
 pub use data_collection_group::DataCollectionGroup;
 pub use detector::Detector;
 pub use dewar::Dewar;
 pub use diffraction_plan::DiffractionPlan;
 pub use energy_scan::EnergyScan;
+pub use grid_info::GridInfo;
+pub use image::Image;
+pub use image_quality_indicators::ImageQualityIndicators;
 pub use lab_contact::LabContact;
 pub use laboratory::Laboratory;
 pub use motion_correction::MotionCorrection;
 pub use movie::Movie;
+pub use particle_classification::ParticleClassification;
+pub use particle_classification_group::ParticleClassificationGroup;
+pub use particle_classification_has_cryoem_initial_model::ParticleClassificationHasCryoemInitialModel;
+pub use particle_picker::ParticlePicker;
 pub use permission::Permission;
 pub use person::Person;
+pub use processing_job::ProcessingJob;
+pub use processing_job_parameter::ProcessingJobParameter;
 pub use proposal::Proposal;
 pub use proposal_has_person::ProposalHasPerson;
 pub use protein::Protein;
+pub use relative_ice_thickness::RelativeIceThickness;
 pub use robot_action::RobotAction;
 pub use screening::Screening;
+pub use screening_output::ScreeningOutput;
+pub use screening_output_lattice::ScreeningOutputLattice;
+pub use screening_strategy::ScreeningStrategy;
+pub use screening_strategy_sub_wedge::ScreeningStrategySubWedge;
+pub use screening_strategy_wedge::ScreeningStrategyWedge;
 pub use session_has_person::SessionHasPerson;
 pub use session_type::SessionType;
 pub use shipping::Shipping;
@@ -94,7 +134,11 @@ pub use sw_once_token::SwOnceToken;
 pub use user_group::UserGroup;
 pub use user_group_has_permission::UserGroupHasPermission;
 pub use user_group_has_person::UserGroupHasPerson;
+pub use workflow::Workflow;
+pub use workflow_step::WorkflowStep;
 pub use xfe_fluorescence_spectrum::XfeFluorescenceSpectrum;
+pub use xrf_fluorescence_mapping::XrfFluorescenceMapping;
+pub use xrf_fluorescence_mapping_roi::XrfFluorescenceMappingRoi;
 
 /// Metadata of every modelled table, in alphabetical order.
 pub static TABLES: &[&crate::meta::TableMeta] = &[
@@ -103,6 +147,7 @@ pub static TABLES: &[&crate::meta::TableMeta] = &[
     &auto_proc_integration::TABLE,
     &auto_proc_program::TABLE,
     &auto_proc_program_attachment::TABLE,
+    &auto_proc_program_message::TABLE,
     &auto_proc_scaling::TABLE,
     &auto_proc_scaling_has_int::TABLE,
     &auto_proc_scaling_statistics::TABLE,
@@ -115,25 +160,42 @@ pub static TABLES: &[&crate::meta::TableMeta] = &[
     &component_type::TABLE,
     &concentration_type::TABLE,
     &container::TABLE,
+    &cryoem_initial_model::TABLE,
     &crystal::TABLE,
     &ctf::TABLE,
     &data_collection::TABLE,
+    &data_collection_file_attachment::TABLE,
     &data_collection_group::TABLE,
     &detector::TABLE,
     &dewar::TABLE,
     &diffraction_plan::TABLE,
     &energy_scan::TABLE,
+    &grid_info::TABLE,
+    &image::TABLE,
+    &image_quality_indicators::TABLE,
     &lab_contact::TABLE,
     &laboratory::TABLE,
     &motion_correction::TABLE,
     &movie::TABLE,
+    &particle_classification::TABLE,
+    &particle_classification_has_cryoem_initial_model::TABLE,
+    &particle_classification_group::TABLE,
+    &particle_picker::TABLE,
     &permission::TABLE,
     &person::TABLE,
+    &processing_job::TABLE,
+    &processing_job_parameter::TABLE,
     &proposal::TABLE,
     &proposal_has_person::TABLE,
     &protein::TABLE,
+    &relative_ice_thickness::TABLE,
     &robot_action::TABLE,
     &screening::TABLE,
+    &screening_output::TABLE,
+    &screening_output_lattice::TABLE,
+    &screening_strategy::TABLE,
+    &screening_strategy_sub_wedge::TABLE,
+    &screening_strategy_wedge::TABLE,
     &session_has_person::TABLE,
     &session_type::TABLE,
     &shipping::TABLE,
@@ -142,5 +204,9 @@ pub static TABLES: &[&crate::meta::TableMeta] = &[
     &user_group::TABLE,
     &user_group_has_permission::TABLE,
     &user_group_has_person::TABLE,
+    &workflow::TABLE,
+    &workflow_step::TABLE,
     &xfe_fluorescence_spectrum::TABLE,
+    &xrf_fluorescence_mapping::TABLE,
+    &xrf_fluorescence_mapping_roi::TABLE,
 ];

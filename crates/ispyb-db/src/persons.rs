@@ -70,6 +70,11 @@ pub async fn list(db: &Db, access: &Access, filter: &PersonFilter, page: Page) -
             " FROM Person pe WHERE pe.login IS NOT NULL",
         ),
     };
+    // A proposal filter or a caller who sees only what they are on make the reachable persons
+    // few: they are gathered once (a derived table MariaDB materializes and starts from).
+    // Otherwise persons are read in order and each is checked with index lookups, so the
+    // page stops at its `LIMIT`.
+    let few = filter.proposal.is_some() || access.is_narrow();
     let push_where = |q: &mut QueryBuilder<MySql>| {
         if let Some(id) = filter.session_id {
             q.push(" AND s.sessionId = ").push_bind(id);
@@ -77,40 +82,55 @@ pub async fn list(db: &Db, access: &Access, filter: &PersonFilter, page: Page) -
         } else if !filter.show_all || filter.proposal.is_some() {
             // People reachable through proposals: on the proposal, on one of its sessions, or
             // one of its lab contacts.
-            q.push(
-                " AND pe.personId IN (
-                    SELECT php.personId FROM ProposalHasPerson php JOIN Proposal p ON p.proposalId = php.proposalId WHERE 1",
+            q.push(if few { " AND pe.personId IN (SELECT reach.personId FROM (" } else { " AND pe.personId IN (" });
+            push_branch(q, filter, access, "SELECT php.personId FROM ProposalHasPerson php", "php.proposalId");
+            q.push(" UNION ");
+            push_branch(q, filter, access, "SELECT lc.personId FROM LabContact lc", "lc.proposalId");
+            q.push(" UNION ");
+            push_branch(
+                q,
+                filter,
+                access,
+                "SELECT x.personId FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId",
+                "xs.proposalId",
             );
-            push_proposal(q, filter, access);
-            q.push(
-                " UNION SELECT lc.personId FROM LabContact lc JOIN Proposal p ON p.proposalId = lc.proposalId WHERE 1",
-            );
-            push_proposal(q, filter, access);
-            q.push(
-                " UNION SELECT x.personId FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId
-                  JOIN Proposal p ON p.proposalId = xs.proposalId WHERE 1",
-            );
-            push_proposal(q, filter, access);
-            q.push(")");
+            q.push(if few { ") reach)" } else { ")" });
         }
     };
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(from);
-    push_where(&mut count);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut q = QueryBuilder::<MySql>::new(select);
     q.push(from);
     push_where(&mut q);
     q.push(" ORDER BY pe.personId LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
-    let rows = q.build_query_as().fetch_all(db.pool()).await?;
-    Ok(Paged::new(rows, total as u64, page))
+    let rows: Vec<PersonRow> = q.build_query_as().fetch_all(db.pool()).await?;
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from);
+            push_where(&mut count);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
-fn push_proposal(q: &mut QueryBuilder<MySql>, filter: &PersonFilter, access: &Access) {
+/// One branch of the reachable persons: `select_from` rows whose proposal (`proposal_col`)
+/// matches the filter and is visible (the proposal is joined only to match its name).
+fn push_branch(
+    q: &mut QueryBuilder<MySql>,
+    filter: &PersonFilter,
+    access: &Access,
+    select_from: &str,
+    proposal_col: &str,
+) {
+    q.push(select_from);
     if let Some(name) = &filter.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        q.push(format_args!(" JOIN Proposal p ON p.proposalId = {proposal_col} WHERE 1"));
+        crate::proposals::push_name(q, "p", name);
+    } else {
+        q.push(" WHERE 1");
     }
     if !filter.show_all {
-        access.push_proposal_filter(q, "p.proposalId");
+        access.push_proposal_filter(q, proposal_col);
     }
 }

@@ -3,6 +3,7 @@
 //! a fixed number of statements per page whatever the size of the database.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use sqlx::{FromRow, MySql, QueryBuilder};
 
@@ -84,16 +85,68 @@ pub struct SessionFilter {
     pub year: Option<i32>,
 }
 
+/// The sessions and their proposals, for the filters that name a proposal or a session.
 const FROM: &str = " FROM BLSession s JOIN Proposal p ON p.proposalId = s.proposalId WHERE 1";
+/// The sessions alone, for every other filter.
+const FROM_SESSIONS: &str = " FROM BLSession s WHERE 1";
+
+fn from(f: &SessionFilter) -> &'static str {
+    if f.proposal.is_some() || f.session.is_some() { FROM } else { FROM_SESSIONS }
+}
+
+/// The sessions of a page read in start-date order: without a filter that finds few sessions
+/// (one id, a proposal, a month) and for a caller who sees many, the page is the first rows of
+/// the index on `startDate`. MariaDB misjudges how many rows the access check lets through and
+/// may prefer sorting every session; the hint keeps it on the index (used only where the
+/// database has it, as both real schemas do).
+const FROM_SESSIONS_BY_START: &str = " FROM BLSession s FORCE INDEX FOR ORDER BY (Session_FKIndexStartDate) WHERE 1";
+
+fn page_from(f: &SessionFilter, access: &Access, by_start: bool) -> &'static str {
+    let few =
+        f.session_id.is_some() || f.proposal.is_some() || f.session.is_some() || f.month.is_some() || f.year.is_some();
+    if by_start && !few && !access.is_narrow() { FROM_SESSIONS_BY_START } else { from(f) }
+}
+
+/// Whether the database has `BLSession.Session_FKIndexStartDate`, asked once per database.
+async fn has_start_date_index(db: &Db) -> crate::Result<bool> {
+    static KNOWN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    let o = db.pool().connect_options();
+    let key = format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or(""));
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(v) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(*v);
+    }
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+         AND TABLE_NAME = 'BLSession' AND INDEX_NAME = 'Session_FKIndexStartDate'",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    known.lock().unwrap_or_else(|e| e.into_inner()).insert(key, n > 0);
+    Ok(n > 0)
+}
+
+/// Start of `month` of `year` and of the month after, as `DATETIME` literals.
+fn month_range(year: i32, month: u32) -> (String, String) {
+    let (ny, nm) = if month >= 12 { (year + 1, 1) } else { (year, month + 1) };
+    (format!("{year:04}-{month:02}-01 00:00:00"), format!("{ny:04}-{nm:02}-01 00:00:00"))
+}
 
 fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &SessionFilter) {
     if let Some(id) = f.session_id {
         q.push(" AND s.sessionId = ").push_bind(id);
     }
     if let Some(name) = &f.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        crate::proposals::push_name(q, "p", name);
     }
     if let Some(name) = &f.session {
+        // `MX1-3`: the proposal by its indexed code and number, then the visit number.
+        if let Some((proposal, visit)) = name.rsplit_once('-')
+            && !visit.is_empty()
+            && visit.chars().all(|c| c.is_ascii_digit())
+        {
+            crate::proposals::push_name(q, "p", proposal);
+        }
         q.push(" AND CONCAT(p.proposalCode, p.proposalNumber, '-', s.visit_number) = ").push_bind(name.clone());
     }
     if let Some(bl) = &f.beam_line_name {
@@ -125,23 +178,50 @@ fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &SessionFilter) {
             .push_bind(t.clone())
             .push(")");
     }
-    if let Some(m) = f.month {
-        q.push(" AND (MONTH(s.startDate) = ").push_bind(m).push(" OR MONTH(s.endDate) = ").push_bind(m).push(")");
+    // Date ranges on the indexed start and end dates (MariaDB merges the two index ranges);
+    // a month without a year cannot be a range and reads every session.
+    match (f.month, f.year) {
+        (Some(m), Some(y)) => {
+            let (from, to) = month_range(y, m);
+            push_start_or_end_in(q, &from, &to);
+        }
+        (None, Some(y)) => {
+            push_start_or_end_in(q, &format!("{y:04}-01-01 00:00:00"), &format!("{:04}-01-01 00:00:00", y + 1))
+        }
+        (Some(m), None) => {
+            q.push(" AND (MONTH(s.startDate) = ").push_bind(m).push(" OR MONTH(s.endDate) = ").push_bind(m).push(")");
+        }
+        (None, None) => {}
     }
-    if let Some(y) = f.year {
-        q.push(" AND (YEAR(s.startDate) = ").push_bind(y).push(" OR YEAR(s.endDate) = ").push_bind(y).push(")");
-    }
-    access.push_filter(q, "p.proposalId", "s");
+    access.push_filter(q, "s.proposalId", "s");
+    access.push_session_candidates(q, "s.sessionId");
 }
 
-/// Lists visible sessions, latest start first.
+/// ` AND` the session starts or ends in `[from, to)`.
+fn push_start_or_end_in(q: &mut QueryBuilder<MySql>, from: &str, to: &str) {
+    q.push(" AND ((s.startDate >= ").push_bind(from.to_string()).push(" AND s.startDate < ").push_bind(to.to_string());
+    q.push(") OR (s.endDate >= ")
+        .push_bind(from.to_string())
+        .push(" AND s.endDate < ")
+        .push_bind(to.to_string())
+        .push("))");
+}
+
+/// Lists visible sessions, latest start first: the page, its data collection counts and
+/// beamline setups, and a bounded count when the page is full (at most four statements
+/// whatever the page size).
 pub async fn list(db: &Db, access: &Access, filter: &SessionFilter, page: Page) -> crate::Result<Paged<SessionRow>> {
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(FROM);
-    push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let rows = page_rows(db, access, filter, page).await?;
-    Ok(Paged::new(rows, total as u64, page))
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from(filter));
+            push_where(&mut count, access, filter);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
 /// One visible session by id.
@@ -162,7 +242,7 @@ pub async fn page_rows(db: &Db, access: &Access, filter: &SessionFilter, page: P
          FROM (SELECT s.sessionId",
         <models::BlSession as Table>::meta().select("s", db.flavour())
     ));
-    q.push(FROM);
+    q.push(page_from(filter, access, has_start_date_index(db).await?));
     push_where(&mut q, access, filter);
     q.push(" ORDER BY s.startDate DESC, s.sessionId DESC LIMIT ").push_bind(page.limit);
     q.push(" OFFSET ").push_bind(page.skip);

@@ -47,32 +47,35 @@ pub struct ShippingFilter {
     pub proposal_id: Option<u32>,
 }
 
-const FROM: &str = " FROM Shipping sh JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1";
+/// The shipments, joined to their proposal only when the filter names one.
+fn from(f: &ShippingFilter) -> &'static str {
+    if f.proposal.is_some() {
+        " FROM Shipping sh JOIN Proposal p ON p.proposalId = sh.proposalId WHERE 1"
+    } else {
+        " FROM Shipping sh WHERE 1"
+    }
+}
 
 fn push_where(q: &mut QueryBuilder<MySql>, access: &Access, f: &ShippingFilter) {
     if let Some(id) = f.shipping_id {
         q.push(" AND sh.shippingId = ").push_bind(id);
     }
     if let Some(name) = &f.proposal {
-        q.push(" AND CONCAT(p.proposalCode, p.proposalNumber) = ").push_bind(name.clone());
+        crate::proposals::push_name(q, "p", name);
     }
     if let Some(id) = f.proposal_id {
-        q.push(" AND p.proposalId = ").push_bind(id);
+        q.push(" AND sh.proposalId = ").push_bind(id);
     }
-    access.push_proposal_filter(q, "p.proposalId");
+    access.push_proposal_filter(q, "sh.proposalId");
 }
 
 /// Lists visible shipments, newest first.
 pub async fn list(db: &Db, access: &Access, filter: &ShippingFilter, page: Page) -> crate::Result<Paged<ShippingRow>> {
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    count.push(FROM);
-    push_where(&mut count, access, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut q = QueryBuilder::<MySql>::new(format!(
         "SELECT {}, (SELECT COUNT(*) FROM Dewar d WHERE d.shippingId = sh.shippingId) AS dewars",
         <models::Shipping as Table>::meta().select("sh", db.flavour())
     ));
-    q.push(FROM);
+    q.push(from(filter));
     push_where(&mut q, access, filter);
     q.push(" ORDER BY sh.shippingId DESC LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
     let mut rows: Vec<ShippingRow> = q.build_query_as().fetch_all(db.pool()).await?;
@@ -83,7 +86,16 @@ pub async fn list(db: &Db, access: &Access, filter: &ShippingFilter, page: Page)
         r.return_lab_contact = r.base.return_lab_contact_id.and_then(|id| contacts.get(&id).cloned());
         r.sending_lab_contact = r.base.sending_lab_contact_id.and_then(|id| contacts.get(&id).cloned());
     }
-    Ok(Paged::new(rows, total as u64, page))
+    let total = match crate::access::known_total(page, rows.len()) {
+        Some(n) => n,
+        None => {
+            let mut count = crate::access::count_query();
+            count.push(from(filter));
+            push_where(&mut count, access, filter);
+            crate::access::bounded_count(db, count, page).await?
+        }
+    };
+    Ok(Paged::new(rows, total, page))
 }
 
 /// One visible shipment.
