@@ -47,4 +47,13 @@ token=$(curl -sf -X POST "$base/ispyb/api/v1/auth/login" -H 'content-type: appli
   || fail "dummy login failed"
 total=$(curl -sf "$base/ispyb/api/v1/proposals" -H "Authorization: Bearer $token" | python3 -c 'import sys, json; print(json.load(sys.stdin)["total"])')
 [ "$total" -ge 2 ] || fail "user1 sees $total proposals in the demo data, expected at least 2"
-echo "check-demo: ok (demo up, /docs and /redoc render in Chromium, login works; user1 sees $total proposals)"
+# The EM pages have pictures: a movie's thumbnail is a PNG served from the demo's files.
+admin=$(curl -sf -X POST "$base/ispyb/api/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"plugin":"dummy","login":"admin","password":"x"}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+movie=$(curl -sf "$base/ispyb/api/v1/em/movies?limit=1" -H "Authorization: Bearer $admin" \
+  | python3 -c 'import sys, json; print(json.load(sys.stdin)["results"][0]["Movie"]["movieId"])') || fail "no EM movie in the demo data"
+type=$(curl -sf -o "$work/thumb.png" -w '%{content_type}' "$base/ispyb/api/v1/em/movies/$movie/thumbnail" -H "Authorization: Bearer $admin") \
+  || fail "the thumbnail of EM movie $movie is not served"
+[ "$type" = image/png ] && head -c 8 "$work/thumb.png" | grep -q PNG || fail "the thumbnail of EM movie $movie is not a PNG ($type)"
+
+echo "check-demo: ok (demo up, /docs and /redoc render in Chromium, login works; user1 sees $total proposals; EM thumbnails served)"

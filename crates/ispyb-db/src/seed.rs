@@ -2216,7 +2216,7 @@ impl Gen {
                     images,
                     exposure,
                     template: format!("{prefix}_{run}_####.cbf"),
-                    snapshot: Some(format!("{dir}{prefix}_{run}_1.snapshot.jpeg")),
+                    snapshot: Some(format!("{dir}{prefix}_{run}_1.snapshot.png")),
                     dir: dir.clone(),
                     prefix,
                     suffix: "cbf",
@@ -2373,8 +2373,8 @@ impl Gen {
                         format!("{movie_dir}{hole}_Data.tif"),
                         format!("{:.1}", rng.random_range(-500.0..500.0)),
                         format!("{:.1}", rng.random_range(-500.0..500.0)),
-                        format!("{movie_dir}{hole}_Data.jpg"),
-                        format!("{movie_dir}{hole}_Data_thumb.jpg"),
+                        format!("{movie_dir}{hole}_Data.png"),
+                        format!("{movie_dir}{hole}_Data_thumb.png"),
                         format!("{movie_dir}{hole}_Data.xml"),
                         format!("{dose:.2}"),
                         created
@@ -2394,7 +2394,7 @@ impl Gen {
                         format!("{:.2}", motion / f64::from(frames)),
                         format!("{mc_dir}{hole}_drift.png"),
                         format!("{mc_dir}{hole}_aligned_mic.mrc"),
-                        format!("{mc_dir}{hole}_aligned_mic.jpg"),
+                        format!("{mc_dir}{hole}_aligned_mic.png"),
                         format!("{mc_dir}{hole}_aligned_mic_DW.mrc"),
                         "5 x 5",
                         format!("{mc_dir}{hole}_motioncor.log"),
@@ -2696,4 +2696,21 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[1].beam_lines.len(), 2);
     }
+}
+
+/// Image paths the demo data points to (EM thumbnails, drift plots, CTF spectra, crystal
+/// snapshots), so the demo can draw a placeholder at each and the EM pages show pictures.
+pub async fn demo_image_paths(db: &Db) -> crate::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT path FROM (
+           (SELECT micrographSnapshotFullPath AS path FROM Movie WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT micrographSnapshotFullPath FROM MotionCorrection WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT driftPlotFullPath FROM MotionCorrection WHERE driftPlotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT spectraImageThumbnailFullPath FROM CTF WHERE spectraImageThumbnailFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT spectraImageFullPath FROM CTF WHERE spectraImageFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT xtalSnapshotFullPath1 FROM DataCollection WHERE xtalSnapshotFullPath1 IS NOT NULL LIMIT 500)
+         ) paths",
+    )
+    .fetch_all(db.pool())
+    .await?)
 }

@@ -31,14 +31,19 @@ const DEMO_DB: &str = "ispyb_demo";
 
 /// Runs the demo until Ctrl-C, then stops the private MariaDB.
 pub async fn run(config_file: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
+    eprintln!("starting a private MariaDB in {}", args.dir.display());
+    let server = EmbeddedMariaDb::start(&args.dir).await?;
+    // The demo's files (placeholder images) live beside its database; the database's paths
+    // are mapped there, as PATH_MAP maps a beamline's /data at a site.
+    let files = args.dir.canonicalize()?.join("files");
     let figment = Config::figment(config_file)?
         .merge(("bind", args.bind.clone()))
         .merge(("secret_key", random_secret()))
-        .merge(("allow_dummy_auth", true));
+        .merge(("allow_dummy_auth", true))
+        .merge(("path_map", files.display().to_string()))
+        .merge(("data_roots", files.display().to_string()));
     let config = Config::from_figment(figment)?;
     crate::logging::init(config.log_format);
-    eprintln!("starting a private MariaDB in {}", args.dir.display());
-    let server = EmbeddedMariaDb::start(&args.dir).await?;
     let result = async {
         let admin = ispyb_db::connect(&server.url(""), &Default::default()).await?;
         let fresh = args.fresh || !ispyb_db::schema::database_exists(&admin, DEMO_DB).await?;
@@ -52,6 +57,7 @@ pub async fn run(config_file: Option<&Path>, args: DemoArgs) -> anyhow::Result<(
             ispyb_db::schema::create(&db).await.context("creating the schema")?;
             let opts = ispyb_db::seed::SeedOptions { scale: args.scale, ..Default::default() };
             ispyb_db::seed::run(&db, &opts, &|_, _, _| {}).await.context("seeding demo data")?;
+            draw_images(&db, &files).await?;
         }
         crate::serve::check_schema(&db, false).await?;
         let base = format!("http://{}", config.bind);
@@ -69,6 +75,32 @@ pub async fn run(config_file: Option<&Path>, args: DemoArgs) -> anyhow::Result<(
     eprintln!("stopping the private MariaDB");
     server.stop().await;
     result
+}
+
+/// Draws a small placeholder PNG at every PNG path of the demo data (a different pattern
+/// per file), under `root`.
+async fn draw_images(db: &ispyb_db::Db, root: &Path) -> anyhow::Result<()> {
+    let paths = ispyb_db::seed::demo_image_paths(db).await?;
+    for (i, path) in paths.iter().enumerate() {
+        let relative = path.trim_start_matches('/');
+        // Only PNG paths get a picture: a PNG under another name would lie about its type.
+        if !relative.ends_with(".png") || relative.split('/').any(|part| part == "..") {
+            continue;
+        }
+        let target = root.join(relative);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let phase = i as f64 * 0.37;
+        let rows: Vec<Vec<f64>> = (0..64)
+            .map(|y| {
+                (0..64).map(|x| ((x as f64 / 7.0 + phase).sin() * (y as f64 / 9.0 - phase).cos() + 1.0) / 2.0).collect()
+            })
+            .collect();
+        std::fs::write(&target, ispyb_api::routes::mapping::render_png(&rows, 0.0, 1.0, "viridis")?)?;
+    }
+    eprintln!("drew {} demo images under {}", paths.len(), root.display());
+    Ok(())
 }
 
 /// A per-run signing key: demo tokens die with the demo.

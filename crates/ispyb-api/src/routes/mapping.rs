@@ -326,8 +326,9 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// An RGBA PNG of the grid.
-fn render_png(rows: &[Vec<f64>], lo: f64, hi: f64, cmap: &str) -> std::io::Result<Vec<u8>> {
+/// An RGBA PNG of a grid of values between `lo` and `hi` in a colour map (`-1` is
+/// transparent); also draws the demo's placeholder images.
+pub fn render_png(rows: &[Vec<f64>], lo: f64, hi: f64, cmap: &str) -> std::io::Result<Vec<u8>> {
     let height = rows.len();
     let width = rows.first().map_or(0, Vec::len);
     let mut raw = Vec::with_capacity(height * (width * 4 + 1));
