@@ -2653,6 +2653,23 @@ fn autoproc(rng: &mut StdRng, ids: &mut Ids, sink: &mut Sink, dc: &Dc, cat: &Pro
     }
 }
 
+/// Image paths the demo data points to (EM thumbnails, drift plots, CTF spectra, crystal
+/// snapshots), so the demo can draw a placeholder at each and the EM pages show pictures.
+pub async fn demo_image_paths(db: &Db) -> crate::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT path FROM (
+           (SELECT micrographSnapshotFullPath AS path FROM Movie WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT micrographSnapshotFullPath FROM MotionCorrection WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT driftPlotFullPath FROM MotionCorrection WHERE driftPlotFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT spectraImageThumbnailFullPath FROM CTF WHERE spectraImageThumbnailFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT spectraImageFullPath FROM CTF WHERE spectraImageFullPath IS NOT NULL LIMIT 500)
+           UNION ALL (SELECT xtalSnapshotFullPath1 FROM DataCollection WHERE xtalSnapshotFullPath1 IS NOT NULL LIMIT 500)
+         ) paths",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2696,21 +2713,4 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[1].beam_lines.len(), 2);
     }
-}
-
-/// Image paths the demo data points to (EM thumbnails, drift plots, CTF spectra, crystal
-/// snapshots), so the demo can draw a placeholder at each and the EM pages show pictures.
-pub async fn demo_image_paths(db: &Db) -> crate::Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT path FROM (
-           (SELECT micrographSnapshotFullPath AS path FROM Movie WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
-           UNION ALL (SELECT micrographSnapshotFullPath FROM MotionCorrection WHERE micrographSnapshotFullPath IS NOT NULL LIMIT 500)
-           UNION ALL (SELECT driftPlotFullPath FROM MotionCorrection WHERE driftPlotFullPath IS NOT NULL LIMIT 500)
-           UNION ALL (SELECT spectraImageThumbnailFullPath FROM CTF WHERE spectraImageThumbnailFullPath IS NOT NULL LIMIT 500)
-           UNION ALL (SELECT spectraImageFullPath FROM CTF WHERE spectraImageFullPath IS NOT NULL LIMIT 500)
-           UNION ALL (SELECT xtalSnapshotFullPath1 FROM DataCollection WHERE xtalSnapshotFullPath1 IS NOT NULL LIMIT 500)
-         ) paths",
-    )
-    .fetch_all(db.pool())
-    .await?)
 }
