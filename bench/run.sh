@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 QUICK=0 PREPARE=0 SMALL=10 LARGE=1000 SEED=42 DURATION=""
+# Part of the databases' names: raised when `ispyb db seed` writes different data, so that a
+# run never measures a database seeded by an older seeder.
+SEED_VERSION=_v2
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -59,10 +62,16 @@ DRIVER="$ROOT/target/release/ispyb-bench"
 # --- a private MariaDB whose datadir survives between runs --------------------------------
 free_kb() { df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}'; }
 avail_kb() { awk '/MemAvailable/ {print $2}' /proc/meminfo; }
+# A datadir from an earlier run is reused (its seeded databases with it); a new one goes to
+# tmpfs when there is room for the million-collection database (about 2.5 GB) and some margin.
 if [ -n "${ISPYB_BENCH_DIR:-}" ]; then
   BENCH_DIR=$ISPYB_BENCH_DIR
-elif [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(free_kb /dev/shm)" -gt $((8 * 1024 * 1024)) ] && [ "$(avail_kb)" -gt $((8 * 1024 * 1024)) ]; then
-  BENCH_DIR=/dev/shm/ispyb-bench   # tmpfs: about 2.5 GB at scale 1000
+elif [ -d /dev/shm/ispyb-bench/data/mysql ]; then
+  BENCH_DIR=/dev/shm/ispyb-bench
+elif [ -d "$OUT/mariadb/data/mysql" ]; then
+  BENCH_DIR=$OUT/mariadb
+elif [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(free_kb /dev/shm)" -gt $((6 * 1024 * 1024)) ] && [ "$(avail_kb)" -gt $((6 * 1024 * 1024)) ]; then
+  BENCH_DIR=/dev/shm/ispyb-bench
 else
   BENCH_DIR=$OUT/mariadb
 fi
@@ -106,15 +115,15 @@ BASE_URL="mysql://ispyb_bench:ispyb_bench@127.0.0.1:$DB_PORT"
 
 # --- the two databases: reused when a previous run finished seeding them ------------------
 prepare_db() { # prepare_db <scale>
-  local scale=$1 name="bench_s${1}_r${SEED}"
+  local scale=$1 name="bench_s${1}_r${SEED}${SEED_VERSION}"
   if [ "$(sql "SELECT COUNT(*) FROM bench_meta.seeded WHERE name = '$name'")" = 1 ]; then
     echo "== reusing database $name (scale $scale, seed $SEED)" >&2
   else
     echo "== creating database $name: real ispyb schema + ispyb db seed --scale $scale --seed $SEED" >&2
     sql "DROP DATABASE IF EXISTS $name; CREATE DATABASE $name CHARACTER SET utf8mb4"
     local t0; t0=$(date +%s)
-    DATABASE_URL="$BASE_URL/$name" "$ISPYB" db init --from-dump "$SCHEMA_DIR" >/dev/null
-    DATABASE_URL="$BASE_URL/$name" "$ISPYB" db seed --scale "$scale" --seed "$SEED" >"$OUT/seed_$name.json" 2>"$OUT/seed_$name.log"
+    DATABASE_URL="$BASE_URL/$name" RUST_LOG=error "$ISPYB" db init --from-dump "$SCHEMA_DIR" >/dev/null
+    DATABASE_URL="$BASE_URL/$name" RUST_LOG=error "$ISPYB" db seed --scale "$scale" --seed "$SEED" >"$OUT/seed_$name.json" 2>"$OUT/seed_$name.log"
     local tables; tables=$(sql "SELECT GROUP_CONCAT(CONCAT('\`', TABLE_NAME, '\`')) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$name' AND TABLE_TYPE = 'BASE TABLE'")
     sql "USE $name; ANALYZE TABLE $tables" >/dev/null
     local secs=$(( $(date +%s) - t0 ))
@@ -127,7 +136,7 @@ prepare_db "$LARGE"
 [ "$PREPARE" = 1 ] && { echo "databases ready" >&2; exit 0; }
 
 # --- the load ------------------------------------------------------------------------------
-args=(--server "$ISPYB" --db-url "$BASE_URL" --small "bench_s${SMALL}_r${SEED}" --large "bench_s${LARGE}_r${SEED}"
+args=(--server "$ISPYB" --db-url "$BASE_URL" --small "bench_s${SMALL}_r${SEED}${SEED_VERSION}" --large "bench_s${LARGE}_r${SEED}${SEED_VERSION}"
       --small-scale "$SMALL" --large-scale "$LARGE" --mariadb-pid "$DB_PID" --out "$OUT")
 [ "$QUICK" = 1 ] && args+=(--quick)
 [ -n "$DURATION" ] && args+=(--duration "$DURATION")

@@ -74,7 +74,7 @@ const MIX: &[(&str, &str)] = &[
     ("proposals", "/proposals?limit=25"),
     ("proposals search", "/proposals?search=structure&limit=25"),
     ("sessions", "/sessions?limit=25"),
-    ("sessions month", "/sessions?month={month}&year={year}&limit=100"),
+    ("sessions month", "/sessions?month={month}&year={year}&limit=25"),
     ("sessions group", "/sessions/group?beamLineGroup=MX"),
     ("session", "/sessions/{sessionId}"),
     ("session persons", "/persons?sessionId={sessionId}&limit=25"),
@@ -85,19 +85,29 @@ const MIX: &[(&str, &str)] = &[
     ("proteins", "/proteins?proposal={proposal}&limit=25"),
     ("events", "/events?sessionId={sessionId}&limit=25"),
     ("processing status", "/processings/status?dataCollectionIds={dcIds}"),
-    ("em stats", "/legacy/em/session/{emSessionId}/stats"),
-    ("em movies", "/legacy/em/proposal/{emProposal}/datacollection/{emDcId}/movies"),
-    ("legacy sessions", "/legacy/sessions"),
+    ("em summary", "/em/sessions/{emSessionId}/summary"),
+    ("em movie page", "/em/movies?dataCollectionId={emDcId}&limit=25"),
+    ("em histogram", "/em/sessions/{emSessionId}/histogram?field=resolution"),
+    ("em statistics", "/em/sessions/{emSessionId}/statistics"),
+    ("legacy em stats", "/legacy/em/session/{emSessionId}/stats"),
+    ("legacy em movies", "/legacy/em/proposal/{emProposal}/datacollection/{emDcId}/movies"),
+    ("legacy sessions", "/legacy/sessions/date/{weekAgo}/{weekAhead}"),
     ("legacy dc groups", "/legacy/data_collections/groups/session/{sessionId}"),
 ];
 
 const API_ROOT: &str = "/ispyb/api/v1";
+
+/// Longest a request (or a request's statements on the raw side) may take before it counts as
+/// an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug, Serialize)]
 struct Target {
     endpoint: String,
     identity: String,
     url: String,
+    #[serde(skip)]
+    base: String,
     #[serde(skip)]
     token: String,
     /// What the request ran, values in place (without the options read every few seconds).
@@ -128,6 +138,7 @@ struct Stats {
     errors: usize,
     server_cpu: Option<f64>,
     db_cpu: f64,
+    driver_cpu: f64,
     server_rss_peak_mb: Option<f64>,
     statements_per_request: Option<f64>,
 }
@@ -147,6 +158,9 @@ struct EndpointReport {
     p50_large_ms: Option<f64>,
     server_rps: Option<f64>,
     raw_rps: Option<f64>,
+    /// Server and MariaDB CPU (fraction of one core) while the server run of (a).
+    server_cpu: Option<f64>,
+    db_cpu: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -156,13 +170,17 @@ struct ScaleReport {
     startup_ms: f64,
     endpoints: Vec<String>,
     skipped: Vec<String>,
+    /// Full scans of tables over 10,000 rows in the plans of the mix's statements.
+    scans: Vec<String>,
+    /// What the mix was built from (the EM session and its size).
+    notes: Vec<String>,
     targets: Vec<Target>,
 }
 
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(run(args))
 }
 
@@ -179,18 +197,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     for (scale, database, large) in [(args.small_scale, &args.small, false), (args.large_scale, &args.large, true)] {
         eprintln!("== scale {scale} ({database})");
-        let server = Server::start(&args, database).await?;
-        let mut report = ScaleReport {
-            scale,
-            database: database.clone(),
-            startup_ms: server.startup.as_secs_f64() * 1e3,
-            ..Default::default()
-        };
-        eprintln!("   server ready in {:.0} ms (start-up with schema check), pid {}", report.startup_ms, server.pid);
-        let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(128).build()?;
+        // A request slower than REQUEST_TIMEOUT counts as an error, so every run ends in time.
+        let http =
+            reqwest::Client::builder().no_proxy().pool_max_idle_per_host(128).timeout(REQUEST_TIMEOUT).build()?;
         let raw_pool = raw_pool(&args, database).await?;
-        let mut targets = build_targets(&http, &server.base, &raw_pool, &mut report).await?;
-        capture(&args, database, &http, &mut targets).await?;
+        let mut report = ScaleReport { scale, database: database.clone(), ..Default::default() };
+        // MariaDB writes a prepared statement's values into the general log only when the log
+        // was on as it was prepared: a first server, started with the log on, gives the SQL.
+        let mut ctl = MySqlConnection::connect(&format!("{}/{database}", args.db_url)).await?;
+        ctl.execute("SET GLOBAL log_output = 'TABLE'").await?;
+        ctl.execute("SET GLOBAL general_log = 1").await?;
+        let captured = async {
+            let server = Server::start(&args, database).await?;
+            let mut targets = build_targets(&http, &server.base, &raw_pool, &mut report).await?;
+            capture(&args, database, &mut ctl, &mut targets).await?;
+            server.stop().await;
+            anyhow::Ok(targets)
+        }
+        .await;
+        ctl.execute("SET GLOBAL general_log = 0").await?;
+        ctl.execute("TRUNCATE TABLE mysql.general_log").await?;
+        let _ = ctl.close().await;
+        let targets = captured?;
+        // The measured server: fresh connections, log off.
+        let server = Server::start(&args, database).await?;
+        report.startup_ms = server.startup.as_secs_f64() * 1e3;
+        eprintln!("   server ready in {:.0} ms (start-up with schema check), pid {}", report.startup_ms, server.pid);
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .map(|mut t| {
+                t.url = t.url.replacen(&t.base, &server.base, 1);
+                t.base = server.base.clone();
+                t
+            })
+            .collect();
         report.endpoints = unique(targets.iter().map(|t| t.endpoint.clone()));
         eprintln!(
             "   mix: {} requests over {} endpoints: {}",
@@ -205,22 +245,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let _ = drive_sql(&raw_pool, &targets, 16, Duration::from_millis(500)).await;
 
         for &clients in &args.clients {
-            let (server_stats, samples) =
+            let (server_stats, _) =
                 measure(&args, Some(server.pid), || drive_http(&http, &targets, clients, duration)).await;
             eprintln!("   {clients:>2} clients, server: {}", brief(&server_stats));
             let (raw_stats, _) = measure(&args, None, || drive_sql(&raw_pool, &targets, clients, duration)).await;
             eprintln!("   {clients:>2} clients, raw SQL: {}", brief(&raw_stats));
             ratio_mix.push((scale, clients, server_stats.rps / raw_stats.rps.max(1e-9)));
-            if clients == 1 {
-                for (name, p50) in p50_by_endpoint(&targets, &samples) {
-                    let e = endpoints.entry(name).or_default();
-                    if large {
-                        e.p50_large_ms = Some(p50);
-                    } else {
-                        e.p50_small_ms = Some(p50);
-                    }
-                }
-            }
             if clients == *args.clients.iter().max().unwrap_or(&64) {
                 memory.push(format!(
                     "scale {scale}: server peak RSS {:.1} MB after {clients} clients",
@@ -238,6 +268,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 e.statements += t.header_statements.unwrap_or(t.statements.len() as u64) as f64 / n;
             }
         }
+        // Ratio (b): each endpoint alone, one client (its identities in turn), p50.
+        for name in report.endpoints.clone() {
+            let only: Arc<Vec<Target>> = Arc::new(targets.iter().filter(|t| t.endpoint == name).cloned().collect());
+            let (_, samples) = measure(&args, Some(server.pid), || drive_http(&http, &only, 1, per_endpoint)).await;
+            for (endpoint, p50) in p50_by_endpoint(&only, &samples) {
+                let e = endpoints.entry(endpoint).or_default();
+                if large {
+                    e.p50_large_ms = Some(p50);
+                } else {
+                    e.p50_small_ms = Some(p50);
+                }
+            }
+        }
         if large {
             // Ratio (a) per endpoint: that endpoint alone, server then raw SQL, 16 clients.
             let names = report.endpoints.clone();
@@ -248,12 +291,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 let e = endpoints.entry(name.clone()).or_default();
                 e.server_rps = Some(s.rps);
                 e.raw_rps = Some(r.rps);
+                e.server_cpu = s.server_cpu;
+                e.db_cpu = Some(s.db_cpu);
                 eprintln!("   {name}: server {:.0}/s, raw SQL {:.0}/s", s.rps, r.rps);
             }
         }
+        report.scans =
+            explain_scans(&raw_pool, database, &targets).await.unwrap_or_else(|e| vec![format!("EXPLAIN failed: {e}")]);
         report.targets = targets.iter().cloned().collect();
         scales.push(report);
-        raw_pool.close().await;
+        // Statements cut off by the timeout may keep their connection: do not wait for them.
+        let _ = tokio::time::timeout(Duration::from_secs(2), raw_pool.close()).await;
         server.stop().await;
     }
 
@@ -416,7 +464,9 @@ async fn build_targets(
         let mut vars: HashMap<&str, String> = HashMap::new();
         vars.insert("month", chrono::Datelike::month(&today).to_string());
         vars.insert("year", chrono::Datelike::year(&today).to_string());
-        if let Some(s) = session_with_data(http, base, &token, "limit=50").await {
+        vars.insert("weekAgo", (today - chrono::Duration::days(7)).format("%Y%m%d").to_string());
+        vars.insert("weekAhead", (today + chrono::Duration::days(7)).format("%Y%m%d").to_string());
+        if let Some(s) = session_with_data(http, base, &token, "previous=true&limit=50").await {
             let id = s["sessionId"].as_u64().unwrap_or(0);
             vars.insert("sessionId", id.to_string());
             if let Some(p) = s["proposal"].as_str() {
@@ -435,7 +485,7 @@ async fn build_targets(
                 vars.insert("dcIds", list.replace('[', "%5B").replace(']', "%5D").replace(',', "%2C"));
             }
         }
-        if let Some(s) = session_with_data(http, base, &token, "beamLineGroup=EM&limit=50").await {
+        if let Some(s) = session_with_data(http, base, &token, "beamLineGroup=EM&previous=true&limit=50").await {
             let id = s["sessionId"].as_u64().unwrap_or(0);
             vars.insert("emSessionId", id.to_string());
             if let Some(p) = s["proposal"].as_str() {
@@ -451,6 +501,21 @@ async fn build_targets(
             .unwrap_or_default();
             if let Some(dc) = dc {
                 vars.insert("emDcId", dc.to_string());
+                // The EM routes' cost grows with the movies they summarise: say how many.
+                let movies: (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(dc.dataCollectionId = ?), 0) AS SIGNED) FROM Movie m JOIN DataCollection dc
+                       ON dc.dataCollectionId = m.dataCollectionId JOIN DataCollectionGroup g
+                       ON g.dataCollectionGroupId = dc.dataCollectionGroupId WHERE g.sessionId = ?",
+                )
+                .bind(dc)
+                .bind(id as u32)
+                .fetch_one(db)
+                .await
+                .unwrap_or((0, 0));
+                report.notes.push(format!(
+                    "EM routes as {identity}: session {id} ({} movies), data collection {dc} ({} movies)",
+                    movies.0, movies.1
+                ));
             }
         }
         for (name, template) in MIX {
@@ -468,6 +533,7 @@ async fn build_targets(
                 endpoint: (*name).to_string(),
                 identity: (*identity).to_string(),
                 url: format!("{base}{API_ROOT}{path}"),
+                base: base.to_string(),
                 token: token.clone(),
                 statements: Vec::new(),
                 header_statements: None,
@@ -494,14 +560,18 @@ fn fill(template: &str, vars: &HashMap<&str, String>) -> Option<String> {
 
 /// Sends each request once with MariaDB's general log on (to a table) and keeps the statements
 /// the server's connections ran, values in place. Requests that fail are dropped from the mix.
-async fn capture(args: &Args, database: &str, http: &reqwest::Client, targets: &mut Vec<Target>) -> anyhow::Result<()> {
-    let mut ctl = MySqlConnection::connect(&format!("{}/{database}", args.db_url)).await?;
-    ctl.execute("SET GLOBAL log_output = 'TABLE'").await?;
-    // Warm-up outside the log: connections, caches, the options cache.
+async fn capture(
+    args: &Args,
+    database: &str,
+    ctl: &mut MySqlConnection,
+    targets: &mut Vec<Target>,
+) -> anyhow::Result<()> {
+    // A slow request is kept in the mix (its timeouts show in the table), so wait for it here.
+    let http = &reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(180)).build()?;
+    // Warm-up: connections and the options cache, so each request below runs only its own SQL.
     for t in targets.iter() {
         let _ = http.get(&t.url).bearer_auth(&t.token).send().await;
     }
-    ctl.execute("SET GLOBAL general_log = 1").await?;
     let result = async {
         let mut kept = Vec::new();
         for mut t in std::mem::take(targets) {
@@ -515,7 +585,7 @@ async fn capture(args: &Args, database: &str, http: &reqwest::Client, targets: &
                 "SELECT CONVERT(command_type USING utf8mb4), CONVERT(argument USING utf8mb4) FROM mysql.general_log
                  WHERE thread_id <> CONNECTION_ID()",
             )
-            .fetch_all(&mut ctl)
+            .fetch_all(&mut *ctl)
             .await?;
             t.statements = logged
                 .into_iter()
@@ -526,7 +596,10 @@ async fn capture(args: &Args, database: &str, http: &reqwest::Client, targets: &
                 })
                 .map(|(_, sql)| sql)
                 .collect();
-            if status.is_success() && !t.statements.is_empty() {
+            let unexpanded = t.statements.iter().any(|s| ["= ?", "(?", "LIMIT ?", " ?,"].iter().any(|p| s.contains(p)));
+            if unexpanded {
+                eprintln!("   left out {} as {}: its SQL was logged without its values", t.endpoint, t.identity);
+            } else if status.is_success() && !t.statements.is_empty() {
                 kept.push(t);
             } else {
                 eprintln!("   left out {} as {}: {status}", t.endpoint, t.identity);
@@ -535,7 +608,6 @@ async fn capture(args: &Args, database: &str, http: &reqwest::Client, targets: &
         anyhow::Ok(kept)
     }
     .await;
-    ctl.execute("SET GLOBAL general_log = 0").await?;
     *targets = result?;
     std::fs::write(
         args.out.join(format!("statements-{database}.json")),
@@ -548,6 +620,46 @@ async fn raw_pool(args: &Args, database: &str) -> anyhow::Result<MySqlPool> {
     let opts: MySqlConnectOptions = format!("{}/{database}", args.db_url).parse()?;
     let opts = opts.statement_cache_capacity(1024).disable_statement_logging().timezone(None::<String>);
     Ok(MySqlPoolOptions::new().max_connections(args.pool).min_connections(args.pool).connect_with(opts).await?)
+}
+
+/// `EXPLAIN`s every statement of the mix and lists the full scans (`type: ALL`) of tables over
+/// 10,000 rows; bounded counts (`… LIMIT n) bounded`) stop early and are left out.
+async fn explain_scans(pool: &MySqlPool, database: &str, targets: &[Target]) -> anyhow::Result<Vec<String>> {
+    let sizes: HashMap<String, u64> = sqlx::query_as::<_, (String, u64)>(
+        "SELECT TABLE_NAME, CAST(COALESCE(TABLE_ROWS, 0) AS UNSIGNED) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    )
+    .bind(database)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
+    let mut by_sql: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in targets {
+        for sql in &t.statements {
+            by_sql.entry(sql.clone()).or_default().push(format!("{} as {}", t.endpoint, t.identity));
+        }
+    }
+    let mut out = Vec::new();
+    for (sql, users) in by_sql {
+        if sql.trim_end().ends_with(") bounded") {
+            continue;
+        }
+        let rows = sqlx::raw_sql(AssertSqlSafe(format!("EXPLAIN {sql}"))).fetch_all(pool).await?;
+        let aliases = ispyb_db::meta::table_aliases(&sql);
+        for r in rows {
+            use sqlx::Row;
+            let table: Option<String> = r.try_get("table").unwrap_or(None);
+            let kind: Option<String> = r.try_get("type").unwrap_or(None);
+            let (Some(table), Some("ALL")) = (table, kind.as_deref()) else { continue };
+            let name = aliases.get(&table).cloned().unwrap_or(table);
+            let n = sizes.get(&name).copied().unwrap_or(0);
+            if n > 10_000 {
+                let excerpt: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(100).collect();
+                out.push(format!("{name} (~{n} rows) in {}: {excerpt}…", unique(users.iter().cloned()).join(", ")));
+            }
+        }
+    }
+    Ok(out)
 }
 
 // --- load ------------------------------------------------------------------------------------
@@ -617,7 +729,8 @@ async fn drive_sql(
                 let t0 = Instant::now();
                 let mut ok = true;
                 for sql in &t.statements {
-                    if sqlx::query(AssertSqlSafe(sql.clone())).fetch_all(&pool).await.is_err() {
+                    let run = sqlx::query(AssertSqlSafe(sql.clone())).fetch_all(&pool);
+                    if !matches!(tokio::time::timeout(REQUEST_TIMEOUT, run).await, Ok(Ok(_))) {
                         ok = false;
                     }
                 }
@@ -646,11 +759,14 @@ where
 {
     let db0 = cpu_seconds(args.mariadb_pid);
     let s0 = server.map(cpu_seconds);
+    let d0 = cpu_seconds(std::process::id());
     let (samples, seconds) = load().await;
     let db1 = cpu_seconds(args.mariadb_pid);
     let s1 = server.map(cpu_seconds);
+    let d1 = cpu_seconds(std::process::id());
     let mut stats = summarize(&samples, seconds);
     stats.db_cpu = (db1 - db0) / seconds;
+    stats.driver_cpu = (d1 - d0) / seconds;
     stats.server_cpu = s0.zip(s1).map(|(a, b)| (b - a) / seconds);
     stats.server_rss_peak_mb = server.and_then(|pid| status_kb(pid, "VmHWM")).map(|kb| kb as f64 / 1024.0);
     (stats, samples)
@@ -726,7 +842,9 @@ fn render(
     elapsed: Duration,
 ) -> String {
     let mut o = String::new();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let _ = writeln!(
         o,
@@ -752,18 +870,27 @@ fn render(
         if !s.skipped.is_empty() {
             let _ = writeln!(o, "  not in the mix: {}", s.skipped.join("; "));
         }
+        for note in &s.notes {
+            let _ = writeln!(o, "  {note}");
+        }
+        if !s.scans.is_empty() {
+            let _ = writeln!(o, "  full scans of tables over 10,000 rows in the mix's plans:");
+            for scan in &s.scans {
+                let _ = writeln!(o, "    {scan}");
+            }
+        }
     }
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "| scale | clients | side    |   req/s |  p50 ms |  p90 ms |  p99 ms | >0.1 s |  >1 s | errors | server CPU | DB CPU | server RSS peak | SQL/req |"
+        "| scale | clients | side    |   req/s |  p50 ms |  p90 ms |  p99 ms | >0.1 s |  >1 s | errors | server CPU | DB CPU | driver CPU | server RSS peak | SQL/req |"
     );
-    let _ = writeln!(o, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let s = &r.stats;
         let _ = writeln!(
             o,
-            "| {:>5} | {:>7} | {:<7} | {:>7.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>5.1}% | {:>4.1}% | {:>6} | {:>10} | {:>5.0}% | {:>15} | {:>7} |",
+            "| {:>5} | {:>7} | {:<7} | {:>7.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>5.1}% | {:>4.1}% | {:>6} | {:>10} | {:>5.0}% | {:>9.0}% | {:>15} | {:>7} |",
             r.scale,
             r.clients,
             r.side,
@@ -776,6 +903,7 @@ fn render(
             s.errors,
             s.server_cpu.map_or("-".to_string(), |c| format!("{:.0}%", c * 100.0)),
             s.db_cpu * 100.0,
+            s.driver_cpu * 100.0,
             s.server_rss_peak_mb.map_or("-".to_string(), |m| format!("{m:.1} MB")),
             s.statements_per_request.map_or("-".to_string(), |n| format!("{n:.2}")),
         );
@@ -786,15 +914,15 @@ fn render(
     let _ = writeln!(o, "(a) server / raw SQL throughput, whole mix: {}", mix.join(", "));
     let _ = writeln!(
         o,
-        "    per endpoint (large scale, 16 clients) below; (b) scale growth = p50 at scale {} / p50 at scale {} (1 client); (c) SQL statements per request",
-        args.large_scale, args.small_scale
+        "    per endpoint below (each endpoint alone, its identities in turn): (a) at scale {} and 16 clients; (b) scale growth = p50 at scale {} / p50 at scale {}, 1 client; (c) SQL statements per request",
+        args.large_scale, args.large_scale, args.small_scale
     );
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "| endpoint | (c) SQL/req | server req/s | raw SQL req/s | (a) server/raw | p50 small ms | p50 large ms | (b) growth |"
+        "| endpoint | (c) SQL/req | server req/s | raw SQL req/s | (a) server/raw | server CPU | DB CPU | p50 small ms | p50 large ms | (b) growth |"
     );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let order: Vec<&String> = scales.last().map(|s| s.endpoints.iter().collect()).unwrap_or_default();
     for name in order {
         let Some(e) = endpoints.get(name) else { continue };
@@ -803,12 +931,14 @@ fn render(
         let flag = |ok: bool| if ok { "" } else { " ✗" };
         let _ = writeln!(
             o,
-            "| {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
             name,
             e.statements,
             e.server_rps.map_or("-".into(), |v| format!("{v:.0}")),
             e.raw_rps.map_or("-".into(), |v| format!("{v:.0}")),
             a.map_or("-".into(), |v| format!("{v:.2}{}", flag(v >= 0.8))),
+            e.server_cpu.map_or("-".into(), |v| format!("{:.0}%", v * 100.0)),
+            e.db_cpu.map_or("-".into(), |v| format!("{:.0}%", v * 100.0)),
             e.p50_small_ms.map_or("-".into(), |v| format!("{v:.2}")),
             e.p50_large_ms.map_or("-".into(), |v| format!("{v:.2}")),
             b.map_or("-".into(), |v| format!("{v:.2}{}", flag(v < 2.0))),

@@ -35,8 +35,9 @@ use std::borrow::Cow;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::Method;
 use axum::http::request::Parts;
+use axum::response::IntoResponse;
 use axum::{Extension, Json, Router};
-use ispyb_db::legacy::{DateStyle, JsonRow, LegacyAccess};
+use ispyb_db::legacy::{DateStyle, JsonArrayStream, JsonRow, LegacyAccess};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -75,6 +76,19 @@ impl Mount {
         Json(Value::Array(rows.into_iter().map(|r| self.row(r, drop_nulls)).collect()))
     }
 
+    /// A list answer streamed as it is read (the lists that grow with an acquisition); the
+    /// rows were asked for with this mount's dates and null rule.
+    pub fn streamed(self, rows: JsonArrayStream) -> axum::response::Response {
+        crate::metrics::count_detached(rows.sql());
+        let body = axum::body::Body::new(StreamedRows(rows));
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+
+    /// Whether Java's null rule applies to a route where Java dropped null keys.
+    pub fn drop_nulls(self) -> bool {
+        self == Mount::Java
+    }
+
     /// A list of lists (Java's per-id answers).
     pub fn lists(self, lists: Vec<Vec<JsonRow>>) -> Json<Value> {
         Json(Value::Array(
@@ -87,6 +101,30 @@ impl Mount {
             row.retain(|_, v| !v.is_null());
         }
         Value::Object(row)
+    }
+}
+
+/// The response body of [`Mount::streamed`]. A database error after the first piece can only
+/// cut the response short: it is logged and the connection closed, so the client sees an
+/// incomplete answer rather than a valid truncated list.
+struct StreamedRows(JsonArrayStream);
+
+impl http_body::Body for StreamedRows {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.get_mut().0.poll_chunk(cx).map(|chunk| match chunk {
+            Some(Ok(bytes)) => Some(Ok(http_body::Frame::data(bytes.into()))),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "a streamed list was cut short");
+                Some(Err(std::io::Error::other("the list was cut short")))
+            }
+            None => None,
+        })
     }
 }
 

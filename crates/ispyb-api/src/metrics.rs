@@ -142,6 +142,15 @@ fn statement_text(event: &Event<'_>) -> String {
     if statement.is_empty() { f.summary } else { statement.to_string() }
 }
 
+/// Counts, for the current request (and [`capture`] scope) only, a statement that runs on
+/// another task: a streamed list's query is logged by sqlx when its last row has been read,
+/// on the stream's task, outside the request; the process total counts it then.
+pub fn count_detached(sql: &str) {
+    if installed() {
+        let _ = CURRENT.try_with(|rec| rec.count(&|| sql.to_string()));
+    }
+}
+
 /// Whether [`layer`] is part of the global subscriber (without it nothing is counted).
 pub fn installed() -> bool {
     INSTALLED.load(Ordering::Relaxed)

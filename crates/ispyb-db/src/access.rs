@@ -188,6 +188,68 @@ pub async fn bounded_count(db: &crate::Db, mut q: QueryBuilder<MySql>, page: cra
     Ok(n as u64)
 }
 
+/// Indexes the list queries lean on, by table and leading columns, with what they serve. The
+/// real `ispyb` schema has the first; the others it lacks, and the server does not add them:
+/// `ispyb db check` prints an advice line for each one a database is missing (see
+/// docs/performance.md for what each costs without it).
+pub const ADVISED_INDEXES: &[(&str, &[&str], &str)] = &[
+    (
+        "BLSession",
+        &["startDate"],
+        "session lists are read in start-date order; without it every visible session is sorted for each page",
+    ),
+    (
+        "Screening",
+        &["dataCollectionId"],
+        "screenings of a data collection (/processings/screenings, processing status) read every screening",
+    ),
+    (
+        "BLSession",
+        &["beamLineName", "startDate"],
+        "a beamline's latest sessions (/sessions?beamLineName=, /sessions/group) without reading the beamline's whole history",
+    ),
+    (
+        "BLSession",
+        &["proposalId", "beamLineName"],
+        "the beamline-staff check of each proposal (lab contacts, shipments, dewars, containers, proposals) from the index alone",
+    ),
+];
+
+/// The advice lines of [`ADVISED_INDEXES`] for the indexes this database lacks (an index whose
+/// leading columns are the advised ones counts; tables the database does not have are skipped).
+pub async fn index_advice(db: &crate::Db) -> crate::Result<Vec<String>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut indexes: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (table, index, column) in rows {
+        indexes.entry((table, index)).or_default().push(column);
+    }
+    let mut advice = Vec::new();
+    for (table, columns, why) in ADVISED_INDEXES {
+        if !tables.iter().any(|t| t == table) {
+            continue;
+        }
+        let covered = indexes.iter().any(|((t, _), cols)| {
+            t == table
+                && cols.len() >= columns.len()
+                && cols.iter().zip(columns.iter()).all(|(a, b)| a.eq_ignore_ascii_case(b))
+        });
+        if !covered {
+            advice.push(format!("{table}({}): no index; {why}", columns.join(", ")));
+        }
+    }
+    Ok(advice)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

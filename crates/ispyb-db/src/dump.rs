@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlx::{AssertSqlSafe, Executor};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 use crate::{Db, Flavour};
 
@@ -48,9 +48,12 @@ pub fn strip_delimiters(dump: &str) -> String {
     out
 }
 
-/// Executes dump files, in order, on one connection of `db`.
+/// Executes dump files, in order, on a connection of its own to `db`'s database.
 pub async fn load_files(db: &Db, files: &[PathBuf]) -> crate::Result<()> {
-    let mut conn = db.pool().acquire().await?;
+    // A dump is one statement of megabytes that takes seconds: sqlx would log all of it as a
+    // slow statement, so this connection logs none.
+    let opts = (*db.pool().connect_options()).clone().disable_statement_logging();
+    let mut conn = sqlx::MySqlConnection::connect_with(&opts).await?;
     for file in files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| sqlx::Error::Configuration(format!("cannot read {}: {e}", file.display()).into()))?;

@@ -63,7 +63,7 @@ impl DateStyle {
 /// Binary values are left out unless they are printable UTF-8 (some servers type
 /// `GROUP_CONCAT` results as binary); spatial values are always left out.
 pub fn row_to_json(row: &MySqlRow, dates: DateStyle) -> JsonRow {
-    let mut out = Map::with_capacity(row.len());
+    let mut out = Map::new();
     for (i, column) in row.columns().iter().enumerate() {
         let Ok(raw) = row.try_get_raw(i) else { continue };
         let value = if raw.is_null() { Some(Value::Null) } else { decode_value(raw, dates) };
@@ -74,9 +74,117 @@ pub fn row_to_json(row: &MySqlRow, dates: DateStyle) -> JsonRow {
     out
 }
 
+/// Writes a row as [`row_to_json`] would serialise it (keys in column order), straight into
+/// `out`, without building the map; `drop_nulls` leaves null values out.
+fn write_row_json(out: &mut Vec<u8>, row: &MySqlRow, dates: DateStyle, drop_nulls: bool) {
+    out.push(b'{');
+    let mut first = true;
+    for (i, column) in row.columns().iter().enumerate() {
+        let Ok(raw) = row.try_get_raw(i) else { continue };
+        let value = if raw.is_null() {
+            if drop_nulls {
+                continue;
+            }
+            Value::Null
+        } else {
+            match decode_value(raw, dates) {
+                Some(v) => v,
+                None => continue,
+            }
+        };
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        // Writing a string or a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, column.name());
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, &value);
+    }
+    out.push(b'}');
+}
+
+/// Size of the pieces a streamed list is sent in.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// A JSON array of rows produced while the client reads it: the query runs on a task of its
+/// own that writes rows into pieces of about 64 KiB and waits while two pieces are unread, so
+/// memory stays bounded whatever the number of rows (a 10,000-movie list is about 27 MB of
+/// JSON). Dropping it (the client went away) stops the query.
+#[derive(Debug)]
+pub struct JsonArrayStream {
+    first: Option<Vec<u8>>,
+    rx: tokio::sync::mpsc::Receiver<crate::Result<Vec<u8>>>,
+    sql: String,
+}
+
+impl JsonArrayStream {
+    /// The next piece; `None` after the last (the array's `]` is in the last piece). An error
+    /// means the list was cut short (the first piece was read before the stream was returned,
+    /// so a query that fails at once is an error of [`stream_json`] instead).
+    pub fn poll_chunk(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<crate::Result<Vec<u8>>>> {
+        match self.first.take() {
+            Some(first) => std::task::Poll::Ready(Some(Ok(first))),
+            None => self.rx.poll_recv(cx),
+        }
+    }
+
+    /// The statement that produces the rows (with `?` for its values).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+/// Runs a built query and streams its rows as a JSON array (each row as [`row_to_json`] has
+/// it, keys in column order, null values left out when `drop_nulls`). The first piece is
+/// awaited here, so that a failing query is an error rather than a cut response.
+pub async fn stream_json(
+    db: &Db,
+    mut q: QueryBuilder<MySql>,
+    dates: DateStyle,
+    drop_nulls: bool,
+) -> crate::Result<JsonArrayStream> {
+    use futures_util::StreamExt;
+    let sql = q.sql().as_str().to_string();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::Result<Vec<u8>>>(2);
+    let pool = db.pool().clone();
+    tokio::spawn(async move {
+        let mut rows = q.build().fetch(&pool);
+        let mut buf = Vec::with_capacity(STREAM_CHUNK + 4096);
+        buf.push(b'[');
+        let mut first = true;
+        while let Some(row) = rows.next().await {
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            if !first {
+                buf.push(b',');
+            }
+            first = false;
+            write_row_json(&mut buf, &row, dates, drop_nulls);
+            if buf.len() >= STREAM_CHUNK {
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(STREAM_CHUNK + 4096));
+                if tx.send(Ok(full)).await.is_err() {
+                    return; // the client went away
+                }
+            }
+        }
+        buf.push(b']');
+        let _ = tx.send(Ok(buf)).await;
+    });
+    match rx.recv().await {
+        Some(Ok(first)) => Ok(JsonArrayStream { first: Some(first), rx, sql }),
+        Some(Err(e)) => Err(e),
+        None => Err(sqlx::Error::WorkerCrashed.into()),
+    }
+}
+
 fn decode_value(raw: MySqlValueRef<'_>, dates: DateStyle) -> Option<Value> {
-    let ty = raw.type_info().name().to_string();
-    let value = match ty.as_str() {
+    let value = match raw.type_info().name() {
         "NULL" => Value::Null,
         "BOOLEAN" | "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" | "TINYINT UNSIGNED"
         | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => Value::from(Int::decode(raw).ok()?.0),

@@ -55,12 +55,22 @@ pub struct PersonFilter {
 }
 
 /// Lists persons the caller may see: those of proposals and sessions the caller may see.
+///
+/// With `session_id`, each person's `lastSession` is the latest start of their sessions: for a
+/// person on more than a thousand sessions (a local contact) it is found by reading sessions
+/// from the newest until one has them, since such a person is on the recent ones; for others
+/// by joining their few sessions. Either way the same value, without joining thousands of
+/// sessions for each page.
 pub async fn list(db: &Db, access: &Access, filter: &PersonFilter, page: Page) -> crate::Result<Paged<PersonRow>> {
     let (select, from) = match filter.session_id {
         Some(_) => (
             "SELECT pe.personId, pe.givenName, pe.familyName,
                (SELECT COUNT(*) FROM Session_has_Person x WHERE x.personId = pe.personId) AS sessions,
-               (SELECT MAX(xs.startDate) FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId WHERE x.personId = pe.personId) AS lastSession,
+               IF((SELECT COUNT(*) FROM Session_has_Person x WHERE x.personId = pe.personId) > 1000,
+                  (SELECT xs.startDate FROM BLSession xs
+                    WHERE (SELECT 1 FROM Session_has_Person y WHERE y.sessionId = xs.sessionId AND y.personId = pe.personId LIMIT 1) IS NOT NULL
+                    ORDER BY xs.startDate DESC LIMIT 1),
+                  (SELECT MAX(xs.startDate) FROM Session_has_Person x JOIN BLSession xs ON xs.sessionId = x.sessionId WHERE x.personId = pe.personId)) AS lastSession,
                shp.role AS role, shp.remote AS remote",
             " FROM Person pe JOIN Session_has_Person shp ON shp.personId = pe.personId
               JOIN BLSession s ON s.sessionId = shp.sessionId JOIN Proposal p ON p.proposalId = s.proposalId WHERE pe.login IS NOT NULL",

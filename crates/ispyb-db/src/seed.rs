@@ -4,7 +4,8 @@
 //!
 //! Per unit of [`SeedOptions::scale`] the seeder writes about 1,000 data collections, 20
 //! sessions (2 proposals of about 10 sessions), 100 cryo-EM movies and 5 persons; scale 1 is
-//! the demo and scale 1000 (one million data collections) the benchmark. At least three
+//! the demo and scale 1000 (one million data collections) the benchmark. From scale 10 on, the
+//! latest finished cryo-EM session also holds one data collection of 10,000 movies. At least three
 //! proposals are made (one of each kind) whatever the scale; scale 0 writes only the
 //! reference rows (permissions, user groups, demo persons, beamline groups).
 //!
@@ -175,7 +176,23 @@ pub async fn run(
     let mx_total = (1000 * scale).saturating_sub(em_dcs.iter().sum::<u64>() + ssx_dcs.iter().sum::<u64>());
     let mx_dcs = split(&mut g.rng, mx_total, mx.len());
     let movie_total = 100 * scale;
-    let em_movies = split(&mut g.rng, movie_total, em_dcs.iter().sum::<u64>() as usize);
+    // From scale 10 on, the latest finished cryo-EM session also holds one long acquisition:
+    // a data collection of 10,000 movies (its first), so the benchmark measures the EM summary,
+    // movie pages and histograms where they are heaviest, at both of its scales alike.
+    let big = (scale >= BIG_EM_FROM_SCALE)
+        .then(|| {
+            em.iter()
+                .enumerate()
+                .filter(|&(_, &si)| plan.sessions[si].end <= now)
+                .max_by_key(|&(_, &si)| plan.sessions[si].start)
+                .map(|(k, _)| em_dcs[..k].iter().sum::<u64>() as usize)
+        })
+        .flatten();
+    let mut em_movies = split(&mut g.rng, movie_total, em_dcs.iter().sum::<u64>() as usize);
+    if let Some(first_dc) = big {
+        em_movies[first_dc] += BIG_EM_MOVIES;
+    }
+    let movie_total = em_movies.iter().sum::<u64>();
 
     // MX data collections with processing.
     let mut done = 0;
@@ -268,6 +285,10 @@ const STAGE_SETUP: &str = "setup";
 const STAGE_PROPOSALS: &str = "proposals";
 const STAGE_MX: &str = "mx data collections";
 const STAGE_EM: &str = "em movies";
+/// Movies of the one long cryo-EM acquisition of a facility of scale [`BIG_EM_FROM_SCALE`] or more.
+pub const BIG_EM_MOVIES: u64 = 10_000;
+/// The smallest scale with the long cryo-EM acquisition.
+pub const BIG_EM_FROM_SCALE: u64 = 10;
 const STAGE_SSX: &str = "ssx data collections";
 
 /// Most bound parameters in one statement (the protocol allows 65535).

@@ -96,6 +96,11 @@ pub async fn run(config_file: Option<&Path>, cmd: DbCommand) -> anyhow::Result<(
                 report.flavour,
                 report.schema_version.as_deref().unwrap_or("unknown")
             );
+            // Indexes that keep lists fast at facility size: advice only, the exit status is the
+            // schema check's.
+            for line in ispyb_db::access::index_advice(&db).await? {
+                println!("advice: {line}");
+            }
             if report.is_ok() {
                 println!("schema check passed: every table and column the server needs is present");
             } else {

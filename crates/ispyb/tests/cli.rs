@@ -139,6 +139,45 @@ async fn db_check_passes_on_both_real_schemas_and_names_a_gap() {
 }
 
 #[tokio::test]
+async fn db_check_advises_the_indexes_lists_need_and_adds_none() {
+    let t = TestDb::real(Flavour::Ispyb).await;
+    let url = db_url(&t);
+    let advice = |out: &Output| -> Vec<String> {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("advice: ")).map(str::to_string).collect()
+    };
+    let before = advice(&ispyb(&["db", "check"], &[("DATABASE_URL", &url)]));
+    // The real schema has the start-date index and lacks the three others.
+    assert_eq!(before.len(), 3, "{before:#?}");
+    for index in
+        ["Screening(dataCollectionId)", "BLSession(beamLineName, startDate)", "BLSession(proposalId, beamLineName)"]
+    {
+        assert!(before.iter().any(|l| l.starts_with(&format!("advice: {index}: no index; "))), "{index}: {before:#?}");
+    }
+    // Advice only: the check did not create them.
+    let indexes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Screening'
+           AND COLUMN_NAME = 'dataCollectionId'",
+    )
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(indexes, 0);
+    // An index whose leading columns are the advised ones silences its line; dropping the
+    // start-date index, which the server relies on, brings its line.
+    sqlx::query("CREATE INDEX Screening_dc_time ON Screening (dataCollectionId, bltimeStamp)")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DROP INDEX Session_FKIndexStartDate ON BLSession").execute(t.db.pool()).await.unwrap();
+    let after = advice(&ispyb(&["db", "check"], &[("DATABASE_URL", &url)]));
+    assert!(!after.iter().any(|l| l.contains("Screening(")), "{after:#?}");
+    assert!(after.iter().any(|l| l.starts_with("advice: BLSession(startDate): no index; ")), "{after:#?}");
+    assert_eq!(after.len(), 3, "{after:#?}");
+    t.drop().await;
+}
+
+#[tokio::test]
 async fn db_init_and_seed_fill_an_empty_database() {
     let t = TestDb::empty().await;
     let url = db_url(&t);

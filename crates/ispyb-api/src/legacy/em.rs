@@ -198,11 +198,12 @@ pub async fn movies(
     caller: LegacyCaller,
     State(state): State<AppState>,
     ApiPath(path): ApiPath<CollectionPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let dc = one_id(&path.data_collection_id, "dataCollectionId")?;
     let id = caller.proposal(&state, &path.proposal).await?;
-    let rows = db_em::movies(&state.db, &caller.access, id, dc, caller.mount.dates()).await?;
-    Ok(caller.mount.rows(rows, true))
+    let mount = caller.mount;
+    let rows = db_em::movies_stream(&state.db, &caller.access, id, dc, mount.dates(), mount.drop_nulls()).await?;
+    Ok(mount.streamed(rows))
 }
 
 /// E2: the movie's thumbnail (`Movie.micrographSnapshotFullPath`), served as soon as the movie
@@ -287,11 +288,11 @@ pub async fn session_stats(
     caller: LegacyCaller,
     State(state): State<AppState>,
     ApiPath(path): ApiPath<SessionPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let session = one_id(&path.session_id, "sessionId")?;
     let id = caller.proposal(&state, &path.proposal).await?;
-    let rows = db_em::session_stats(&state.db, &caller.access, Some(id), session, caller.mount.dates()).await?;
-    Ok(caller.mount.rows(rows, false))
+    let rows = db_em::session_stats_stream(&state.db, &caller.access, Some(id), session, caller.mount.dates()).await?;
+    Ok(caller.mount.streamed(rows))
 }
 
 /// E7: movie, motion correction and CTF counts of each data collection of the list (every id
@@ -381,7 +382,7 @@ pub async fn py_movies(
     caller: LegacyCaller,
     state: State<AppState>,
     path: ApiPath<CollectionPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     py_only(&caller)?;
     movies(caller, state, path).await
 }
@@ -459,13 +460,14 @@ pub async fn py_session_stats(
     caller: LegacyCaller,
     State(state): State<AppState>,
     ApiPath(path): ApiPath<PySessionPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     py_only(&caller)?;
     if ispyb_db::legacy::visible_session_proposal(&state.db, &caller.access, path.session_id).await?.is_none() {
         return Err(ApiError::NotFound("Session not found".into()));
     }
-    let rows = db_em::session_stats(&state.db, &caller.access, None, path.session_id, caller.mount.dates()).await?;
-    Ok(caller.mount.rows(rows, false))
+    let rows =
+        db_em::session_stats_stream(&state.db, &caller.access, None, path.session_id, caller.mount.dates()).await?;
+    Ok(caller.mount.streamed(rows))
 }
 
 /// E7 (py-ISPyB's path, with every id counted).

@@ -1111,5 +1111,28 @@ async fn em_reads_cost_a_fixed_number_of_statements_at_10000_movies() {
     let r = app.get("/em/sessions/70565/summary", Some(&token)).await;
     assert_eq!(r.json["movies"], 10000);
     assert_eq!(r.json["moviesCtfEstimated"], 10000);
+
+    // The legacy lists of every movie are streamed as they are read: whole, in order, valid
+    // JSON, and their statement is counted for the request (the x-sql-statements header).
+    let proposal: String = sqlx::query_scalar(
+        "SELECT CONCAT(p.proposalCode, p.proposalNumber) FROM BLSession s JOIN Proposal p ON p.proposalId = s.proposalId
+         WHERE s.sessionId = 70565",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let path = format!("/legacy/em/proposal/{proposal}/datacollection/{dc}/movies");
+    let (r, sql) = ispyb_api::metrics::capture(app.get(&path, Some(&token))).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    let movies = r.json.as_array().expect("a JSON array");
+    assert_eq!(movies.len(), 2500);
+    let numbers: Vec<u64> = movies.iter().map(|m| m["Movie_movieNumber"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (1..=2500).collect::<Vec<u64>>());
+    assert!(movies.iter().all(|m| m["CTF_resolutionLimit"].is_string() && m["Movie_dataCollectionId"] == dc));
+    assert!(sql.iter().any(|s| s.contains("FROM Movie m")), "{sql:#?}");
+    assert_eq!(r.headers["x-sql-statements"].to_str().unwrap(), sql.len().to_string());
+    let r = app.get("/legacy/em/session/70565/stats", Some(&token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json.as_array().map(Vec::len), Some(10000));
     app.finish().await;
 }

@@ -450,7 +450,7 @@ async fn pages_cost_a_constant_number_of_statements_and_no_list_scans_a_large_ta
     let mut scans: BTreeMap<(String, String), (u64, String, String)> = BTreeMap::new();
     let mut explained = Vec::new();
     for sql in &statements {
-        let aliases = aliases(sql);
+        let aliases = ispyb_db::meta::table_aliases(sql);
         let plan = explain(&mut conn, sql).await;
         let requests = templates.requests_of(sql);
         let who = if requests.is_empty() {
@@ -576,57 +576,4 @@ async fn explain(conn: &mut sqlx::MySqlConnection, sql: &str) -> Vec<Step> {
             extra: text(r, "Extra"),
         })
         .collect()
-}
-
-/// Aliases of the tables a statement reads (`FROM BLSession s` → `s` = `BLSession`).
-fn aliases(sql: &str) -> BTreeMap<String, String> {
-    const NOT_ALIASES: &[&str] = &[
-        "ON",
-        "WHERE",
-        "JOIN",
-        "LEFT",
-        "RIGHT",
-        "INNER",
-        "STRAIGHT_JOIN",
-        "GROUP",
-        "ORDER",
-        "LIMIT",
-        "USING",
-        "UNION",
-        "FORCE",
-        "USE",
-        "IGNORE",
-    ];
-    let tokens: Vec<&str> =
-        sql.split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')').filter(|t| !t.is_empty()).collect();
-    let mut map = BTreeMap::new();
-    for (i, t) in tokens.iter().enumerate() {
-        if !(t.eq_ignore_ascii_case("FROM") || t.eq_ignore_ascii_case("JOIN")) {
-            continue;
-        }
-        let Some(table) = tokens.get(i + 1).map(|t| t.trim_matches('`')) else { continue };
-        if table.eq_ignore_ascii_case("SELECT") {
-            continue;
-        }
-        map.insert(table.to_string(), table.to_string());
-        let mut next = tokens.get(i + 2).copied().unwrap_or("");
-        if next.eq_ignore_ascii_case("AS") {
-            next = tokens.get(i + 3).copied().unwrap_or("");
-        }
-        let alias = next.trim_matches('`');
-        if !alias.is_empty() && !NOT_ALIASES.iter().any(|k| k.eq_ignore_ascii_case(alias)) {
-            map.insert(alias.to_string(), table.to_string());
-        }
-    }
-    map
-}
-
-#[test]
-fn aliases_are_read_from_from_and_join() {
-    let a = aliases(
-        "SELECT 1 FROM BLSession s JOIN Proposal AS p ON p.proposalId = s.proposalId WHERE s.x IN (SELECT y FROM Session_has_Person shp WHERE 1)",
-    );
-    assert_eq!(a.get("s").map(String::as_str), Some("BLSession"));
-    assert_eq!(a.get("p").map(String::as_str), Some("Proposal"));
-    assert_eq!(a.get("shp").map(String::as_str), Some("Session_has_Person"));
 }

@@ -18,7 +18,7 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::{FROM_MOVIE, MovieFile, latest_joins, movie_file_query};
 use crate::Db;
-use crate::legacy::{DateStyle, JsonRow, LegacyAccess, fetch_json, push_ids};
+use crate::legacy::{DateStyle, JsonArrayStream, JsonRow, LegacyAccess, fetch_json, push_ids, stream_json};
 use crate::meta::Flavour;
 
 /// Java key, expression on the ESRF-style schema, expression on Diamond's.
@@ -134,6 +134,23 @@ pub async fn movies(
     dc_id: u32,
     dates: DateStyle,
 ) -> crate::Result<Vec<JsonRow>> {
+    fetch_json(db, movies_query(db, access, proposal_id, dc_id), dates).await
+}
+
+/// [`movies`] as a stream: the list grows with the acquisition (10,000 movies are 27 MB of
+/// JSON), so the route sends it as it is read.
+pub async fn movies_stream(
+    db: &Db,
+    access: &LegacyAccess,
+    proposal_id: u32,
+    dc_id: u32,
+    dates: DateStyle,
+    drop_nulls: bool,
+) -> crate::Result<JsonArrayStream> {
+    stream_json(db, movies_query(db, access, proposal_id, dc_id), dates, drop_nulls).await
+}
+
+fn movies_query(db: &Db, access: &LegacyAccess, proposal_id: u32, dc_id: u32) -> QueryBuilder<MySql> {
     let flavour = db.flavour();
     let mut q = QueryBuilder::<MySql>::new(format!(
         "SELECT {}{FROM_MOVIE}{} WHERE m.dataCollectionId = ",
@@ -143,7 +160,7 @@ pub async fn movies(
     q.push_bind(dc_id);
     restrict(&mut q, access, Some(proposal_id));
     q.push(" ORDER BY m.movieNumber, m.movieId");
-    fetch_json(db, q, dates).await
+    q
 }
 
 /// `~/em/session/{sid}/stats`: one row per movie of the session that has a motion correction
@@ -156,6 +173,26 @@ pub async fn session_stats(
     session_id: u32,
     dates: DateStyle,
 ) -> crate::Result<Vec<JsonRow>> {
+    fetch_json(db, session_stats_query(db, access, proposal_id, session_id), dates).await
+}
+
+/// [`session_stats`] as a stream (a row per movie of the session).
+pub async fn session_stats_stream(
+    db: &Db,
+    access: &LegacyAccess,
+    proposal_id: Option<u32>,
+    session_id: u32,
+    dates: DateStyle,
+) -> crate::Result<JsonArrayStream> {
+    stream_json(db, session_stats_query(db, access, proposal_id, session_id), dates, false).await
+}
+
+fn session_stats_query(
+    db: &Db,
+    access: &LegacyAccess,
+    proposal_id: Option<u32>,
+    session_id: u32,
+) -> QueryBuilder<MySql> {
     let flavour = db.flavour();
     let id = super::ctf_id(flavour);
     let mut q = QueryBuilder::<MySql>::new(format!(
@@ -168,7 +205,7 @@ pub async fn session_stats(
     q.push_bind(session_id);
     restrict(&mut q, access, proposal_id);
     q.push(" ORDER BY m.movieId");
-    fetch_json(db, q, dates).await
+    q
 }
 
 /// Which data collections the EM stats query counts.
