@@ -101,6 +101,11 @@ impl Default for PoolSettings {
     }
 }
 
+/// Prepared statements kept per connection unless the URL says otherwise: with the default
+/// pool of 10, at most 5,120 per instance, against MariaDB's default `max_prepared_stmt_count`
+/// of 16,382 for the whole server.
+pub const STATEMENT_CACHE_CAPACITY: usize = 512;
+
 /// Parses a database URL. Accepts `mysql://`, `mariadb://` and SQLAlchemy's
 /// `mysql+mysqlconnector://` / `mysql+pymysql://` forms, so py-ISPyB settings carry over.
 pub fn connect_options(url: &str) -> Result<MySqlConnectOptions> {
@@ -112,6 +117,17 @@ pub fn connect_options(url: &str) -> Result<MySqlConnectOptions> {
         None => return Err(Error::Url("expected mysql://user:password@host:port/database".into())),
     };
     let opts: MySqlConnectOptions = normalized.parse().map_err(|e: sqlx::Error| Error::Url(redact(&e.to_string())))?;
+    // sqlx 0.9.0 leaves Nagle's algorithm on (launchbadge/sqlx#4335): when its per-connection
+    // cache of prepared statements is full, it closes the oldest statement with a packet the
+    // server does not answer, and the next packet then waits for MariaDB's delayed ACK, 40 ms
+    // on Linux. The server's distinct statements outnumber sqlx's default of 100, so the cache
+    // is made large enough to hold them (docs/performance.md); the URL's own
+    // `statement-cache-capacity` wins.
+    let opts = if normalized.contains("statement-cache-capacity=") {
+        opts
+    } else {
+        opts.statement_cache_capacity(STATEMENT_CACHE_CAPACITY)
+    };
     Ok(opts
         .charset("utf8mb4")
         // ISPyB stores naive local times; keep them as they are rather than converting them.
@@ -178,6 +194,17 @@ mod tests {
         assert_eq!(o.get_database(), Some("test"));
         assert!(connect_options("postgres://x@y/z").is_err());
         assert!(connect_options("nonsense").is_err());
+    }
+
+    #[test]
+    fn keeps_512_prepared_statements_unless_the_url_says() {
+        use sqlx::ConnectOptions;
+        let capacity = |u: &str| -> String {
+            let url = connect_options(u).unwrap().to_url_lossy();
+            url.query_pairs().find(|(k, _)| k == "statement-cache-capacity").map(|(_, v)| v.into_owned()).unwrap()
+        };
+        assert_eq!(capacity("mysql://u@h/db"), "512");
+        assert_eq!(capacity("mysql://u@h/db?statement-cache-capacity=50"), "50");
     }
 
     #[test]
