@@ -26,6 +26,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::{ColumnIndex, Decode, MySql, QueryBuilder, Row, TypeInfo, ValueRef};
 
 use crate::meta::{Flavour, Table};
+pub(crate) use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db, Page, models};
 
@@ -1614,13 +1615,6 @@ fn group_from_row(r: &MySqlRow) -> models::ParticleClassificationGroup {
         number_of_particles_per_batch: u("numberOfParticlesPerBatch"),
         number_of_classes_per_batch: u("numberOfClassesPerBatch"),
         symmetry: text(r, "g_symmetry"),
-    }
-}
-
-pub(crate) fn push_ids(q: &mut QueryBuilder<MySql>, ids: &[u32]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
     }
 }
 

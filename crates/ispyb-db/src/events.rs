@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::{Flavour, Table};
+pub use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db, Page, Paged, models};
 
@@ -252,17 +253,6 @@ pub fn grid_info_select(alias: &str, flavour: Flavour) -> String {
              CAST(1 / NULLIF({alias}.micronsPerPixelY, 0) AS DOUBLE) AS pixelsPerMicronY,
              {alias}.snaked, CAST({alias}.dataCollectionId AS SIGNED) AS dataCollectionId"
         ),
-    }
-}
-
-/// Appends `?, ?, …` for a list of ids.
-pub fn push_ids<T: Copy + Send + for<'q> sqlx::Encode<'q, MySql> + sqlx::Type<MySql> + 'static>(
-    q: &mut QueryBuilder<MySql>,
-    ids: &[T],
-) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
     }
 }
 

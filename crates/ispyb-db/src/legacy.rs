@@ -23,6 +23,7 @@ use sqlx::mysql::{MySqlRow, MySqlValueRef};
 use sqlx::{Column, Decode, MySql, QueryBuilder, Row, TypeInfo, ValueRef};
 
 use crate::meta::{Flavour, TableMeta};
+pub(crate) use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db};
 
@@ -256,14 +257,6 @@ pub fn parse_ids(list: &str, max: usize) -> Vec<u32> {
         }
     }
     ids
-}
-
-/// Appends `a, b, c` as bound values.
-pub(crate) fn push_ids(q: &mut QueryBuilder<MySql>, ids: &[u32]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
 }
 
 /// A select list with Java's aliases that works on both schema flavours: a column the

@@ -25,6 +25,7 @@ pub mod schema;
 pub mod seed;
 pub mod sessions;
 pub mod shippings;
+pub mod sql;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

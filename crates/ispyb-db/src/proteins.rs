@@ -7,6 +7,7 @@ use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::Table;
 use crate::proposals::escape_like;
+pub(crate) use crate::sql::push_ids;
 use crate::{Access, Db, Page, Paged, models};
 
 /// A protein with its component type and `_metadata`.
@@ -109,14 +110,6 @@ pub fn push_proposal_name(q: &mut QueryBuilder<MySql>, column: &str, name: &str)
         " AND {column} IN (SELECT pn.proposalId FROM Proposal pn WHERE CONCAT(pn.proposalCode, pn.proposalNumber) = "
     ));
     q.push_bind(name.to_string()).push(")");
-}
-
-/// Appends `v1, v2, …` as bound values.
-pub(crate) fn push_ids(q: &mut QueryBuilder<MySql>, ids: &[u32]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
 }
 
 const FROM: &str = " FROM Protein pr WHERE 1";

@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::Table;
+pub(crate) use crate::sql::push_ids;
 use crate::types::CsvList;
 use crate::{Access, Db, Page, Paged, models};
 
@@ -282,11 +283,4 @@ pub async fn page_rows(db: &Db, access: &Access, filter: &SessionFilter, page: P
         row.beam_line_setup = row.base.beam_line_setup_id.and_then(|id| setups.get(&id).cloned());
     }
     Ok(rows)
-}
-
-fn push_ids(q: &mut QueryBuilder<MySql>, ids: &[u32]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
 }
