@@ -118,7 +118,7 @@ pub fn connect_options(url: &str) -> Result<MySqlConnectOptions> {
         None => return Err(Error::Url("expected mysql://user:password@host:port/database".into())),
     };
     let opts: MySqlConnectOptions = normalized.parse().map_err(|e: sqlx::Error| Error::Url(redact(&e.to_string())))?;
-    // sqlx 0.9.0 leaves Nagle's algorithm on (launchbadge/sqlx#4335): when its per-connection
+    // sqlx 0.9.0 leaves Nagle's algorithm on (github.com/transact-rs/sqlx/issues/4335): when its per-connection
     // cache of prepared statements is full, it closes the oldest statement with a packet the
     // server does not answer, and the next packet then waits for MariaDB's delayed ACK, 40 ms
     // on Linux. The server's distinct statements outnumber sqlx's default of 100, so the cache
