@@ -107,6 +107,39 @@ impl Default for PoolSettings {
 /// of 16,382 for the whole server.
 pub const STATEMENT_CACHE_CAPACITY: usize = 512;
 
+/// What MariaDB's `max_prepared_stmt_count` leaves room for when every connection of this
+/// pool fills its statement cache (see [`STATEMENT_CACHE_CAPACITY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementBudget {
+    /// `@@max_prepared_stmt_count`: prepared statements of all clients together.
+    pub max_prepared: u64,
+    /// Statements each connection keeps (`statement-cache-capacity`).
+    pub per_connection: u64,
+    /// Connections of this pool.
+    pub connections: u64,
+}
+
+impl StatementBudget {
+    /// Reads the server's limit and this pool's settings.
+    pub async fn of(db: &Db) -> Result<Self> {
+        use sqlx::ConnectOptions;
+        let max_prepared: u64 =
+            sqlx::query_scalar("SELECT CAST(@@max_prepared_stmt_count AS UNSIGNED)").fetch_one(db.pool()).await?;
+        let url = db.pool().connect_options().to_url_lossy();
+        let per_connection = url
+            .query_pairs()
+            .find(|(k, _)| k == "statement-cache-capacity")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(STATEMENT_CACHE_CAPACITY as u64);
+        Ok(Self { max_prepared, per_connection, connections: u64::from(db.pool().options().get_max_connections()) })
+    }
+
+    /// Instances of this configuration the limit allows, each with full caches.
+    pub fn instances(&self) -> u64 {
+        self.max_prepared / (self.per_connection * self.connections).max(1)
+    }
+}
+
 /// Parses a database URL. Accepts `mysql://`, `mariadb://` and SQLAlchemy's
 /// `mysql+mysqlconnector://` / `mysql+pymysql://` forms, so py-ISPyB settings carry over.
 pub fn connect_options(url: &str) -> Result<MySqlConnectOptions> {

@@ -101,6 +101,22 @@ pub async fn run(config_file: Option<&Path>, cmd: DbCommand) -> anyhow::Result<(
             for line in ispyb_db::access::index_advice(&db).await? {
                 println!("advice: {line}");
             }
+            // Every instance's connections keep prepared statements on the server, under one
+            // limit for all clients (docs/performance.md).
+            let budget = ispyb_db::StatementBudget::of(&db).await?;
+            println!(
+                "prepared statements: up to {} per connection x {} connections per instance; max_prepared_stmt_count {} allows {} such instances",
+                budget.per_connection,
+                budget.connections,
+                budget.max_prepared,
+                budget.instances()
+            );
+            if budget.instances() < 2 {
+                println!(
+                    "advice: max_prepared_stmt_count: {} is too low for two instances of {} connections keeping {} statements each; raise it, or lower ISPYB_DATABASE_POOL or statement-cache-capacity in DATABASE_URL",
+                    budget.max_prepared, budget.connections, budget.per_connection
+                );
+            }
             if report.is_ok() {
                 println!("schema check passed: every table and column the server needs is present");
             } else {

@@ -146,7 +146,10 @@ async fn db_check_advises_the_indexes_lists_need_and_adds_none() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("advice: ")).map(str::to_string).collect()
     };
-    let before = advice(&ispyb(&["db", "check"], &[("DATABASE_URL", &url)]));
+    let out = ispyb(&["db", "check"], &[("DATABASE_URL", &url)]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("prepared statements: up to 512 per connection x 10 connections per instance"), "{stdout}");
+    let before = advice(&out);
     // The real schema has the start-date index and lacks the three others.
     assert_eq!(before.len(), 3, "{before:#?}");
     for index in
@@ -174,6 +177,19 @@ async fn db_check_advises_the_indexes_lists_need_and_adds_none() {
     assert!(!after.iter().any(|l| l.contains("Screening(")), "{after:#?}");
     assert!(after.iter().any(|l| l.starts_with("advice: BLSession(startDate): no index; ")), "{after:#?}");
     assert_eq!(after.len(), 3, "{after:#?}");
+    // A pool whose caches would exceed MariaDB's limit on their own is named.
+    let pool = ispyb(&["db", "check"], &[("DATABASE_URL", &url), ("ISPYB_DATABASE_POOL", "40")]);
+    let limit: u64 =
+        sqlx::query_scalar("SELECT CAST(@@max_prepared_stmt_count AS UNSIGNED)").fetch_one(t.db.pool()).await.unwrap();
+    let lines = advice(&pool);
+    assert_eq!(
+        lines.iter().any(|l| l.starts_with("advice: max_prepared_stmt_count: ")),
+        limit < 2 * 512 * 40,
+        "{lines:#?}"
+    );
+    let with_url = format!("{url}{}statement-cache-capacity=1", if url.contains('?') { '&' } else { '?' });
+    let small = advice(&ispyb(&["db", "check"], &[("DATABASE_URL", &with_url), ("ISPYB_DATABASE_POOL", "40")]));
+    assert!(!small.iter().any(|l| l.contains("max_prepared_stmt_count")), "{small:#?}");
     t.drop().await;
 }
 
