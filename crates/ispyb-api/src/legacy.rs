@@ -84,9 +84,10 @@ impl Mount {
         ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 
-    /// Whether Java's null rule applies to a route where Java dropped null keys.
-    pub fn drop_nulls(self) -> bool {
-        self == Mount::Java
+    /// Whether null keys are left out of a route's rows: on Java's mount, for the routes where
+    /// Java's Gson dropped them (`java_dropped`); py-ISPyB kept them.
+    pub fn drops_nulls(self, java_dropped: bool) -> bool {
+        java_dropped && self == Mount::Java
     }
 
     /// A list of lists (Java's per-id answers).
@@ -97,7 +98,7 @@ impl Mount {
     }
 
     fn row(self, mut row: JsonRow, drop_nulls: bool) -> Value {
-        if drop_nulls && self == Mount::Java {
+        if self.drops_nulls(drop_nulls) {
             row.retain(|_, v| !v.is_null());
         }
         Value::Object(row)

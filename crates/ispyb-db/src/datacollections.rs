@@ -4,8 +4,9 @@
 
 use sqlx::{FromRow, MySql, QueryBuilder};
 
-use crate::events::{has_table, push_ids};
+use crate::events::has_table;
 use crate::meta::Table;
+use crate::sql::push_ids;
 use crate::{Access, Db, Page, Paged, models};
 
 /// Joins from a data collection `dc` to its session `s` and proposal `p`.

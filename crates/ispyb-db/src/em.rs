@@ -26,7 +26,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::{ColumnIndex, Decode, MySql, QueryBuilder, Row, TypeInfo, ValueRef};
 
 use crate::meta::{Flavour, Table};
-pub(crate) use crate::sql::push_ids;
+use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db, Page, models};
 

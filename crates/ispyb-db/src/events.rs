@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::{Flavour, Table};
-pub use crate::sql::push_ids;
+use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db, Page, Paged, models};
 

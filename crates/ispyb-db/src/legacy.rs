@@ -23,7 +23,6 @@ use sqlx::mysql::{MySqlRow, MySqlValueRef};
 use sqlx::{Column, Decode, MySql, QueryBuilder, Row, TypeInfo, ValueRef};
 
 use crate::meta::{Flavour, TableMeta};
-pub(crate) use crate::sql::push_ids;
 use crate::types::{DateTime, Int};
 use crate::{Access, Db};
 
@@ -64,41 +63,28 @@ impl DateStyle {
 /// Binary values are left out unless they are printable UTF-8 (some servers type
 /// `GROUP_CONCAT` results as binary); spatial values are always left out.
 pub fn row_to_json(row: &MySqlRow, dates: DateStyle) -> JsonRow {
-    let mut out = Map::new();
-    for (i, column) in row.columns().iter().enumerate() {
-        let Ok(raw) = row.try_get_raw(i) else { continue };
-        let value = if raw.is_null() { Some(Value::Null) } else { decode_value(raw, dates) };
-        if let Some(v) = value {
-            out.insert(column.name().to_string(), v);
-        }
-    }
-    out
+    row_values(row, dates).map(|(name, v)| (name.to_string(), v)).collect()
+}
+
+/// The keys and values of [`row_to_json`], in column order.
+fn row_values(row: &MySqlRow, dates: DateStyle) -> impl Iterator<Item = (&str, Value)> {
+    row.columns().iter().enumerate().filter_map(move |(i, column)| {
+        let raw = row.try_get_raw(i).ok()?;
+        let value = if raw.is_null() { Value::Null } else { decode_value(raw, dates)? };
+        Some((column.name(), value))
+    })
 }
 
 /// Writes a row as [`row_to_json`] would serialise it (keys in column order), straight into
 /// `out`, without building the map; `drop_nulls` leaves null values out.
 fn write_row_json(out: &mut Vec<u8>, row: &MySqlRow, dates: DateStyle, drop_nulls: bool) {
     out.push(b'{');
-    let mut first = true;
-    for (i, column) in row.columns().iter().enumerate() {
-        let Ok(raw) = row.try_get_raw(i) else { continue };
-        let value = if raw.is_null() {
-            if drop_nulls {
-                continue;
-            }
-            Value::Null
-        } else {
-            match decode_value(raw, dates) {
-                Some(v) => v,
-                None => continue,
-            }
-        };
-        if !first {
+    for (k, (name, value)) in row_values(row, dates).filter(|(_, v)| !(drop_nulls && v.is_null())).enumerate() {
+        if k > 0 {
             out.push(b',');
         }
-        first = false;
         // Writing a string or a `Value` into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, column.name());
+        let _ = serde_json::to_writer(&mut *out, name);
         out.push(b':');
         let _ = serde_json::to_writer(&mut *out, &value);
     }

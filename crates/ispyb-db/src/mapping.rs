@@ -182,7 +182,7 @@ async fn attach_rois(db: &Db, maps: &mut [Map]) -> crate::Result<()> {
         "SELECT r.xrfFluorescenceMappingROIId, r.element, r.edge, r.scalar, r.startEnergy, r.endEnergy, r.blSampleId
          FROM XRFFluorescenceMappingROI r WHERE r.xrfFluorescenceMappingROIId IN (",
     );
-    crate::events::push_ids(&mut q, &ids);
+    crate::sql::push_ids(&mut q, &ids);
     q.push(")");
     let rois: Vec<MapRoi> = q.build_query_as().fetch_all(db.pool()).await?;
     for m in maps {

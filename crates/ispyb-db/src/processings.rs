@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::datacollections::{DC_TO_PROPOSAL, visible_ids};
-use crate::events::{has_table, push_ids};
+use crate::events::has_table;
 use crate::meta::{Flavour, Table};
+use crate::sql::push_ids;
 use crate::types::{Int, Scalar};
 use crate::{Access, Db, Page, Paged, models};
 

@@ -7,7 +7,6 @@ use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::Table;
 use crate::proposals::escape_like;
-pub(crate) use crate::sql::push_ids;
 use crate::{Access, Db, Page, Paged, models};
 
 /// A protein with its component type and `_metadata`.

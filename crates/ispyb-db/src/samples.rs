@@ -17,7 +17,8 @@ use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::{Flavour, Table, TableMeta};
 use crate::proposals::escape_like;
-use crate::proteins::{SortOrder, push_ids, push_proposal_name, push_visible};
+use crate::proteins::{SortOrder, push_proposal_name, push_visible};
+use crate::sql::push_ids;
 use crate::types::{CsvList, Int};
 use crate::write::Patch;
 use crate::{Access, Db, Page, Paged, models};

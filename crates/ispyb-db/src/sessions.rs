@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use sqlx::{FromRow, MySql, QueryBuilder};
 
 use crate::meta::Table;
-pub(crate) use crate::sql::push_ids;
+use crate::sql::push_ids;
 use crate::types::CsvList;
 use crate::{Access, Db, Page, Paged, models};
 

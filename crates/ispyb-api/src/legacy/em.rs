@@ -202,7 +202,7 @@ pub async fn movies(
     let dc = one_id(&path.data_collection_id, "dataCollectionId")?;
     let id = caller.proposal(&state, &path.proposal).await?;
     let mount = caller.mount;
-    let rows = db_em::movies_stream(&state.db, &caller.access, id, dc, mount.dates(), mount.drop_nulls()).await?;
+    let rows = db_em::movies(&state.db, &caller.access, id, dc, mount.dates(), mount.drops_nulls(true)).await?;
     Ok(mount.streamed(rows))
 }
 
@@ -291,7 +291,7 @@ pub async fn session_stats(
 ) -> ApiResult<Response> {
     let session = one_id(&path.session_id, "sessionId")?;
     let id = caller.proposal(&state, &path.proposal).await?;
-    let rows = db_em::session_stats_stream(&state.db, &caller.access, Some(id), session, caller.mount.dates()).await?;
+    let rows = db_em::session_stats(&state.db, &caller.access, Some(id), session, caller.mount.dates()).await?;
     Ok(caller.mount.streamed(rows))
 }
 
@@ -465,8 +465,7 @@ pub async fn py_session_stats(
     if ispyb_db::legacy::visible_session_proposal(&state.db, &caller.access, path.session_id).await?.is_none() {
         return Err(ApiError::NotFound("Session not found".into()));
     }
-    let rows =
-        db_em::session_stats_stream(&state.db, &caller.access, None, path.session_id, caller.mount.dates()).await?;
+    let rows = db_em::session_stats(&state.db, &caller.access, None, path.session_id, caller.mount.dates()).await?;
     Ok(caller.mount.streamed(rows))
 }
 

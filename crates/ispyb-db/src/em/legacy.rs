@@ -18,8 +18,9 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::{FROM_MOVIE, MovieFile, latest_joins, movie_file_query};
 use crate::Db;
-use crate::legacy::{DateStyle, JsonArrayStream, JsonRow, LegacyAccess, fetch_json, push_ids, stream_json};
+use crate::legacy::{DateStyle, JsonArrayStream, JsonRow, LegacyAccess, fetch_json, stream_json};
 use crate::meta::Flavour;
+use crate::sql::push_ids;
 
 /// Java key, expression on the ESRF-style schema, expression on Diamond's.
 type Key = (&'static str, &'static str, &'static str);
@@ -127,19 +128,8 @@ fn restrict(q: &mut QueryBuilder<MySql>, access: &LegacyAccess, proposal_id: Opt
 
 /// `~/em/datacollection/{dc}/movie/all`: the movies of a data collection of the proposal, each
 /// with its latest motion correction and CTF (Java's `v_em_movie` keys), by movie number.
+/// Streamed: the list grows with the acquisition (10,000 movies are 27 MB of JSON).
 pub async fn movies(
-    db: &Db,
-    access: &LegacyAccess,
-    proposal_id: u32,
-    dc_id: u32,
-    dates: DateStyle,
-) -> crate::Result<Vec<JsonRow>> {
-    fetch_json(db, movies_query(db, access, proposal_id, dc_id), dates).await
-}
-
-/// [`movies`] as a stream: the list grows with the acquisition (10,000 movies are 27 MB of
-/// JSON), so the route sends it as it is read.
-pub async fn movies_stream(
     db: &Db,
     access: &LegacyAccess,
     proposal_id: u32,
@@ -147,10 +137,6 @@ pub async fn movies_stream(
     dates: DateStyle,
     drop_nulls: bool,
 ) -> crate::Result<JsonArrayStream> {
-    stream_json(db, movies_query(db, access, proposal_id, dc_id), dates, drop_nulls).await
-}
-
-fn movies_query(db: &Db, access: &LegacyAccess, proposal_id: u32, dc_id: u32) -> QueryBuilder<MySql> {
     let flavour = db.flavour();
     let mut q = QueryBuilder::<MySql>::new(format!(
         "SELECT {}{FROM_MOVIE}{} WHERE m.dataCollectionId = ",
@@ -160,39 +146,19 @@ fn movies_query(db: &Db, access: &LegacyAccess, proposal_id: u32, dc_id: u32) ->
     q.push_bind(dc_id);
     restrict(&mut q, access, Some(proposal_id));
     q.push(" ORDER BY m.movieNumber, m.movieId");
-    q
+    stream_json(db, q, dates, drop_nulls).await
 }
 
 /// `~/em/session/{sid}/stats`: one row per movie of the session that has a motion correction
 /// with a CTF (Java's `v_em_stats` keys), latest results, by movie id. `proposal_id` of
-/// `None` is py-ISPyB's header route (the session alone decides).
+/// `None` is py-ISPyB's header route (the session alone decides). Streamed, as [`movies`].
 pub async fn session_stats(
     db: &Db,
     access: &LegacyAccess,
     proposal_id: Option<u32>,
     session_id: u32,
     dates: DateStyle,
-) -> crate::Result<Vec<JsonRow>> {
-    fetch_json(db, session_stats_query(db, access, proposal_id, session_id), dates).await
-}
-
-/// [`session_stats`] as a stream (a row per movie of the session).
-pub async fn session_stats_stream(
-    db: &Db,
-    access: &LegacyAccess,
-    proposal_id: Option<u32>,
-    session_id: u32,
-    dates: DateStyle,
 ) -> crate::Result<JsonArrayStream> {
-    stream_json(db, session_stats_query(db, access, proposal_id, session_id), dates, false).await
-}
-
-fn session_stats_query(
-    db: &Db,
-    access: &LegacyAccess,
-    proposal_id: Option<u32>,
-    session_id: u32,
-) -> QueryBuilder<MySql> {
     let flavour = db.flavour();
     let id = super::ctf_id(flavour);
     let mut q = QueryBuilder::<MySql>::new(format!(
@@ -205,7 +171,7 @@ fn session_stats_query(
     q.push_bind(session_id);
     restrict(&mut q, access, proposal_id);
     q.push(" ORDER BY m.movieId");
-    q
+    stream_json(db, q, dates, false).await
 }
 
 /// Which data collections the EM stats query counts.

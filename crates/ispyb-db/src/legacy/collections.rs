@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::{MySql, QueryBuilder};
 
-use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, has_column, has_table, push_ids};
+use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, has_column, has_table};
 use crate::meta::{Flavour, Table};
+use crate::sql::push_ids;
 use crate::{Db, models};
 
 /// Which groups the DC-group query lists.

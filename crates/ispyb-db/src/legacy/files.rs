@@ -5,8 +5,9 @@
 
 use sqlx::{MySql, QueryBuilder};
 
-use super::{DateStyle, JsonRow, LegacyAccess, fetch_json, has_column, push_ids};
+use super::{DateStyle, JsonRow, LegacyAccess, fetch_json, has_column};
 use crate::meta::{Flavour, Table};
+use crate::sql::push_ids;
 use crate::{Db, models};
 
 /// A file column of a data collection.

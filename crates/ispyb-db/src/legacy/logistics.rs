@@ -5,8 +5,9 @@
 
 use sqlx::{MySql, QueryBuilder};
 
-use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, push_ids};
+use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json};
 use crate::meta::{Flavour, Table};
+use crate::sql::push_ids;
 use crate::{Db, models};
 
 const SHIPPING: &[&str] = &[

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::{MySql, QueryBuilder};
 
-use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, push_ids};
+use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json};
 use crate::meta::{Flavour, Table};
+use crate::sql::push_ids;
 use crate::{Db, models};
 
 /// What the ids of a phasing list are.

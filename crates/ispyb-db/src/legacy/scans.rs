@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::{MySql, QueryBuilder};
 
-use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, has_column, push_ids};
+use super::{DateStyle, JsonRow, LegacyAccess, Select, fetch_json, has_column};
 use crate::meta::Table;
+use crate::sql::push_ids;
 use crate::{Db, models};
 
 fn restrict(q: &mut QueryBuilder<MySql>, access: &LegacyAccess, proposal_id: u32, session_ids: &[u32]) {
